@@ -1,0 +1,81 @@
+/** `fedcheck check`: validate input (exit 2 on bad input), gather concurrently, judge, render. */
+import { readFileSync } from 'node:fs';
+import type { CheckCliOptions } from './main.js';
+import { ExitError } from './main.js';
+import { isServerNameError, parseServerName } from '../core/server-name.js';
+import { sanitize } from '../core/sanitize.js';
+import type { RunOptions } from '../run/options.js';
+import type { ServerEvidence } from '../core/evidence.js';
+import { emit } from './output.js';
+import { makeTracer } from './trace.js';
+
+export function parseTimeout(s: string): number {
+  if (!/^\d+(\.\d+)?$/.test(s.trim()) || +s <= 0 || +s > 3600) throw new ExitError(`--timeout "${sanitize(s, 40)}" is not a number of seconds between 0 and 3600`, 2);
+  return Math.round(+s * 1000);
+}
+
+export function readNames(names: string[], fromFile?: string): string[] {
+  const all = [...names];
+  if (fromFile) {
+    let text: string;
+    try {
+      text = readFileSync(fromFile, 'utf8');
+    } catch (e) {
+      throw new ExitError(`--from-file ${fromFile}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 2);
+    }
+    for (const line of text.split(/\r?\n/)) {
+      const t = line.replace(/#.*/, '').trim();
+      if (t) all.push(t);
+    }
+  }
+  return all;
+}
+
+/** Every name must parse before any traffic is sent: bad input is exit 2 with one clear line. */
+export function validateNames(names: string[]): void {
+  if (names.length === 0) throw new ExitError('no server name given (usage: fedcheck check <server_name...>)', 2);
+  for (const n of names) {
+    const p = parseServerName(n);
+    if (isServerNameError(p)) throw new ExitError(`invalid server name ${JSON.stringify(sanitize(n, 80))}: ${p.error}`, 2);
+  }
+}
+
+export function runOptionsFrom(opts: CheckCliOptions): RunOptions {
+  return {
+    resolvers: opts.resolver ?? [],
+    resolve: opts.resolve ?? [],
+    connectTo: opts.connectTo ?? [],
+    cacert: opts.cacert ?? [],
+    family: opts.ipv4 ? 4 : opts.ipv6 ? 6 : 0,
+    timeoutMs: parseTimeout(opts.timeout),
+    backend: opts.backend ?? null,
+  };
+}
+
+export async function runCheckCommand(names: string[], opts: CheckCliOptions): Promise<number> {
+  const all = readNames(names, opts.fromFile);
+  validateNames(all);
+  const run = runOptionsFrom(opts);
+  if (run.backend) {
+    try {
+      const u = new URL(run.backend);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+    } catch {
+      throw new ExitError(`--backend "${sanitize(run.backend, 80)}" is not an http:// or https:// URL`, 2);
+    }
+  }
+  for (const r of run.resolvers) validateResolver(r);
+  const concurrency = Number(opts.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) throw new ExitError(`--concurrency "${sanitize(opts.concurrency, 20)}" must be a whole number from 1 to 1000`, 2);
+  if (opts.verbose) run.trace = makeTracer(process.stderr);
+  const { runServers } = await import('../run/run.js');
+  const { report, evidence } = await runServers(all, run, concurrency);
+  return emit(report, evidence as ServerEvidence[], opts);
+}
+
+export function validateResolver(r: string): void {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|(\d{1,3}(?:\.\d{1,3}){3}))(?::(\d{1,5}))?$/.exec(r) ?? /^([0-9a-fA-F:]+)$/.exec(r);
+  if (!m) throw new ExitError(`--resolver "${sanitize(r, 60)}" is not an IP address with an optional port (IPv6 as [addr]:port)`, 2);
+  const port = m[3];
+  if (port !== undefined && (+port < 1 || +port > 65535)) throw new ExitError(`--resolver "${sanitize(r, 60)}": port out of range`, 2);
+}

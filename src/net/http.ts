@@ -1,0 +1,376 @@
+/**
+ * HTTP(S) exchanges with full control over where the TCP connection goes, the SNI, the Host
+ * header and the exact request target — what a homeserver does, not what a browser does.
+ *
+ * - undici `Client.request()` sends the path exactly as written (fetch() and the top-level
+ *   request() normalise it, NODE-NOTES) — so URI probes see what the proxy really does.
+ * - We open the TCP/TLS socket ourselves (undici `connect` hook): SNI as the spec says (none for
+ *   IP certificates), no TLS session reuse (Node skips the identity check on resumed sessions),
+ *   rejectUnauthorized:false so the handshake completes and the *reason* a chain fails is kept as
+ *   evidence; identity is judged later by the `tls` check against the name the spec requires.
+ * - One `Connection` per address: all of that address's probes share it (pipelined), and the
+ *   certificate comes from the connection the probes use.
+ * - Every exchange has a timeout and a body cap; errors are data (HttpExchange.error).
+ */
+import * as tls from 'node:tls';
+import * as net from 'node:net';
+import { Client } from 'undici';
+import type { HttpExchange, HttpResponseEvidence, NetError, TlsEvidence } from '../core/types.js';
+import type { DnsClient } from './dns.js';
+import type { ConnectMap } from './connect-map.js';
+import type { Trust } from './trust.js';
+
+export interface TraceEvent {
+  kind: 'dns' | 'connect' | 'tls' | 'request' | 'response' | 'error' | 'note';
+  message: string;
+  ms?: number;
+}
+
+/** Everything a probe needs to touch the network. Built once per server name by the CLI. */
+export interface NetContext {
+  dns: DnsClient;
+  connectMap: ConnectMap;
+  trust: Trust;
+  /** epoch ms: nothing may run past this */
+  deadline: number;
+  /** per-step cap (connect, headers, body), ms */
+  stepTimeoutMs: number;
+  family: 0 | 4 | 6;
+  userAgent: string;
+  trace?: (e: TraceEvent) => void;
+}
+
+export interface Endpoint {
+  scheme: 'https' | 'http';
+  /** IP literal actually connected to (after --resolve/--connect-to) */
+  address: string;
+  port: number;
+  /** SNI; null = send none (IP certificate, or plain http) */
+  servername: string | null;
+}
+
+export interface RequestSpec {
+  method?: string;
+  /** request target, sent byte for byte */
+  path: string;
+  hostHeader: string;
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+  /** default 64 KiB */
+  maxBodyBytes?: number;
+  timeoutMs?: number;
+  /** label for the URL shown in evidence, e.g. https://example.com/.well-known/matrix/server */
+  url?: string;
+}
+
+export const DEFAULT_BODY_CAP = 64 * 1024;
+
+export function hostForUrl(host: string): string {
+  return net.isIPv6(host) ? `[${host}]` : host;
+}
+
+function remaining(ctx: NetContext): number {
+  return Math.max(0, ctx.deadline - Date.now());
+}
+
+/** Map any error thrown by a socket, TLS or undici into NetError. */
+export function classifyError(e: unknown, phaseHint: NetError['phase']): NetError {
+  const err = e as NodeJS.ErrnoException & { cause?: unknown };
+  const inner = (err?.cause as NodeJS.ErrnoException | undefined) ?? undefined;
+  const code = (err?.code && !String(err.code).startsWith('UND_ERR_ABORTED') ? err.code : undefined) ?? inner?.code ?? err?.name ?? 'ERROR';
+  const msg = String(err?.message ?? e);
+  if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT' && phaseHint === 'connect') {
+    return { phase: 'timeout', code: 'ETIMEDOUT', message: 'connection attempt timed out (no answer to the TCP handshake)' };
+  }
+  if (code === 'UND_ERR_HEADERS_TIMEOUT') return { phase: 'timeout', code, message: 'no HTTP response headers before the timeout' };
+  if (code === 'UND_ERR_BODY_TIMEOUT') return { phase: 'timeout', code, message: 'the response body stalled past the timeout' };
+  if (code === 'AbortError' || code === 'TimeoutError' || code === 'UND_ERR_ABORTED') {
+    return { phase: 'timeout', code: 'ETIMEDOUT', message: `no complete answer before the timeout (${phaseHint} phase)` };
+  }
+  if (code === 'TLS_HANDSHAKE_TIMEOUT') return { phase: 'timeout', code, message: msg };
+  if (code === 'ECONNREFUSED') return { phase: 'connect', code, message: 'connection refused (nothing listening on that port)' };
+  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'EADDRNOTAVAIL') {
+    return { phase: 'connect', code, message: `address unreachable (${code})` };
+  }
+  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE') {
+    return { phase: phaseHint === 'connect' ? 'connect' : phaseHint, code, message: `connection closed by the server (${code}) during the ${phaseHint} phase` };
+  }
+  if (/WRONG_VERSION_NUMBER|packet length too long|http request/i.test(msg) || code === 'ERR_SSL_WRONG_VERSION_NUMBER') {
+    return { phase: 'tls', code: 'ERR_SSL_WRONG_VERSION_NUMBER', message: 'the server did not answer with TLS (plain HTTP on a TLS port?)' };
+  }
+  if (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || /ssl|tls/i.test(msg) && phaseHint === 'tls') {
+    return { phase: 'tls', code, message: `TLS handshake failed: ${msg}` };
+  }
+  if (code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') return { phase: 'size', code, message: 'response larger than allowed' };
+  if (code === 'UND_ERR_HEADERS_OVERFLOW') return { phase: 'size', code, message: 'response headers too large' };
+  if (code.startsWith('HPE_') || code === 'UND_ERR_INFO') return { phase: 'http', code, message: `malformed HTTP response (${code})` };
+  return { phase: phaseHint, code, message: msg };
+}
+
+/** Walk the peer chain Node gives (leaf first) into base64 DER. */
+function chainOf(sock: tls.TLSSocket): string[] {
+  const out: string[] = [];
+  let cert = sock.getPeerCertificate(true) as tls.DetailedPeerCertificate | undefined;
+  const seen = new Set<string>();
+  while (cert && cert.raw && out.length < 20) {
+    const fp = cert.fingerprint256;
+    if (seen.has(fp)) break;
+    seen.add(fp);
+    out.push(cert.raw.toString('base64'));
+    if (!cert.issuerCertificate || cert.issuerCertificate === cert) break;
+    cert = cert.issuerCertificate;
+  }
+  return out;
+}
+
+export function tlsEvidenceOf(sock: tls.TLSSocket, servername: string | null): TlsEvidence {
+  const cipher = sock.getCipher();
+  return {
+    protocol: sock.getProtocol() ?? null,
+    cipher: cipher?.standardName ?? cipher?.name ?? null,
+    alpn: typeof sock.alpnProtocol === 'string' ? sock.alpnProtocol : null,
+    servername,
+    chainAuthorized: sock.authorized,
+    chainError: sock.authorized ? null : String(sock.authorizationError ?? 'unknown'),
+    chain: chainOf(sock),
+    sessionReused: sock.isSessionReused(),
+  };
+}
+
+/**
+ * A connection to one address, shared by all probes of that address. The first request opens
+ * it; its TLS facts are kept in `tls`. Requests are pipelined (idempotent ones) on one socket.
+ */
+export class Connection {
+  tls: TlsEvidence | null = null;
+  /** error of the last failed connect attempt, with its phase */
+  connectError: NetError | null = null;
+  private client: Client;
+  private phase: NetError['phase'] = 'connect';
+
+  constructor(private readonly ctx: NetContext, readonly endpoint: Endpoint) {
+    const origin = `${endpoint.scheme}://${hostForUrl(endpoint.address)}:${endpoint.port}`;
+    const step = () => Math.max(1, Math.min(ctx.stepTimeoutMs, remaining(ctx)));
+    this.client = new Client(origin, {
+      pipelining: 4,
+      headersTimeout: step(),
+      bodyTimeout: step(),
+      keepAliveTimeout: 10_000,
+      maxHeaderSize: 64 * 1024,
+      connect: (_opts, cb) => this.open(cb, step()),
+    });
+  }
+
+  private open(cb: (...args: [null, net.Socket] | [Error, null]) => void, timeoutMs: number): void {
+    const { endpoint, ctx } = this;
+    let done = false;
+    const t0 = Date.now();
+    const finish = (e: Error | null, s: net.Socket | null) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      if (e) {
+        this.connectError = classifyError(e, this.phase);
+        s?.destroy();
+        ctx.trace?.({ kind: 'error', message: `${endpoint.address}:${endpoint.port} ${this.connectError.message}`, ms: Date.now() - t0 });
+        cb(e, null);
+      } else cb(null, s!);
+    };
+    this.phase = 'connect';
+    const family = net.isIPv6(endpoint.address) ? 6 : 4;
+    const tcp = net.connect({ host: endpoint.address, port: endpoint.port, family, noDelay: true });
+    const timer = setTimeout(() => {
+      const err = new Error(
+        this.phase === 'connect'
+          ? 'connection attempt timed out (no answer to the TCP handshake)'
+          : 'TLS handshake timed out (the server accepted the connection but never completed TLS)',
+      ) as NodeJS.ErrnoException;
+      err.code = this.phase === 'connect' ? 'UND_ERR_CONNECT_TIMEOUT' : 'TLS_HANDSHAKE_TIMEOUT';
+      finish(err, tcp);
+    }, timeoutMs);
+    tcp.once('error', (e) => finish(e, tcp));
+    tcp.once('connect', () => {
+      ctx.trace?.({ kind: 'connect', message: `connected to ${endpoint.address}:${endpoint.port}`, ms: Date.now() - t0 });
+      if (endpoint.scheme === 'http') {
+        finish(null, tcp);
+        return;
+      }
+      this.phase = 'tls';
+      const opts: tls.ConnectionOptions = {
+        socket: tcp,
+        rejectUnauthorized: false,
+        checkServerIdentity: () => undefined,
+        ALPNProtocols: ['http/1.1'],
+        ca: ctx.trust.ca,
+        // No session resumption: a resumed session skips certificate validation.
+        session: undefined,
+        // Accept old protocols so that we can report them rather than fail blind.
+        minVersion: 'TLSv1',
+        ciphers: 'DEFAULT:@SECLEVEL=0',
+      };
+      if (endpoint.servername) opts.servername = endpoint.servername;
+      const sock = tls.connect(opts);
+      sock.once('error', (e) => finish(e, sock));
+      sock.once('secureConnect', () => {
+        this.tls = tlsEvidenceOf(sock, endpoint.servername);
+        this.phase = 'http';
+        ctx.trace?.({
+          kind: 'tls',
+          message: `TLS ${this.tls.protocol} ${this.tls.cipher} SNI=${endpoint.servername ?? '(none)'} chain=${this.tls.chainAuthorized ? 'trusted' : this.tls.chainError}`,
+          ms: Date.now() - t0,
+        });
+        finish(null, sock);
+      });
+    });
+  }
+
+  async request(spec: RequestSpec): Promise<HttpExchange> {
+    const { endpoint, ctx } = this;
+    const t0 = Date.now();
+    const method = spec.method ?? 'GET';
+    const url = spec.url ?? `${endpoint.scheme}://${spec.hostHeader}${spec.path.startsWith('/') ? '' : '/'}${spec.path}`;
+    const base: Omit<HttpExchange, 'response' | 'error' | 'ms' | 'tls'> = {
+      url,
+      method,
+      path: spec.path,
+      hostHeader: spec.hostHeader,
+      connectAddress: endpoint.address,
+      connectPort: endpoint.port,
+    };
+    const timeout = Math.max(1, Math.min(spec.timeoutMs ?? ctx.stepTimeoutMs, remaining(ctx)));
+    const cap = spec.maxBodyBytes ?? DEFAULT_BODY_CAP;
+    const signal = AbortSignal.timeout(timeout);
+    const headers: Record<string, string> = { host: spec.hostHeader, 'user-agent': ctx.userAgent, accept: 'application/json', ...(spec.headers ?? {}) };
+    ctx.trace?.({ kind: 'request', message: `> ${method} ${spec.path} Host: ${spec.hostHeader} (${endpoint.address}:${endpoint.port})` });
+    let phase: NetError['phase'] = 'connect';
+    try {
+      const res = await this.client.request({
+        method: method as 'GET',
+        path: spec.path,
+        headers,
+        body: spec.body,
+        signal,
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
+      });
+      phase = 'http';
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      let truncated = false;
+      for await (const chunk of res.body) {
+        const b = chunk as Buffer;
+        if (bytes + b.length > cap) {
+          chunks.push(b.subarray(0, cap - bytes));
+          bytes = cap;
+          truncated = true;
+          res.body.destroy();
+          break;
+        }
+        chunks.push(b);
+        bytes += b.length;
+      }
+      const response: HttpResponseEvidence = {
+        status: res.statusCode,
+        httpVersion: '1.1',
+        headers: normaliseHeaders(res.headers),
+        body: Buffer.concat(chunks).toString('utf8'),
+        bodyBytes: bytes,
+        truncated,
+      };
+      ctx.trace?.({ kind: 'response', message: `< ${res.statusCode} (${bytes} bytes${truncated ? ', truncated' : ''})`, ms: Date.now() - t0 });
+      return { ...base, tls: this.tls, response, error: null, ms: Date.now() - t0 };
+    } catch (e) {
+      // A failure inside our connect hook carries its own phase.
+      const error = this.connectError && phase === 'connect' ? this.connectError : classifyError(e, this.tls ? 'http' : phase);
+      if (signal.aborted && error.phase !== 'timeout') {
+        error.phase = 'timeout';
+        error.message = `no complete answer within ${timeout} ms (${error.message})`;
+      }
+      ctx.trace?.({ kind: 'error', message: `${method} ${spec.path}: ${error.message}`, ms: Date.now() - t0 });
+      return { ...base, tls: this.tls, response: null, error, ms: Date.now() - t0 };
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client.destroy().catch(() => undefined);
+  }
+}
+
+function normaliseHeaders(h: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(h)) {
+    if (v === undefined) continue;
+    out[k.toLowerCase()] = v;
+  }
+  return out;
+}
+
+/** First header value, lower-cased name. */
+export function header(res: HttpResponseEvidence | null | undefined, name: string): string | undefined {
+  const v = res?.headers[name.toLowerCase()];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/**
+ * Where does a connection to logical host:port go? Applies --resolve / --connect-to, then DNS
+ * through the run's resolver, then address-keyed --connect-to. Returns the endpoints to try in order.
+ */
+export async function routeFor(ctx: NetContext, host: string, port: number): Promise<{ endpoints: Array<{ address: string; port: number; logicalAddress: string }>; error: NetError | null }> {
+  const h = host.replace(/^\[|\]$/g, '');
+  const pinned = ctx.connectMap.pinned(h, port);
+  let addresses: string[];
+  let targetPort = port;
+  let lookupError: NetError | null = null;
+  if (pinned) addresses = pinned;
+  else {
+    const via = ctx.connectMap.byHost(h, port);
+    const name = via ? via.host : h;
+    if (via) targetPort = via.port;
+    if (net.isIP(name)) addresses = [name];
+    else {
+      const r = await ctx.dns.addresses(name);
+      addresses = r.addresses;
+      if (addresses.length === 0) {
+        const failed = [r.a, r.aaaa].find((l) => l && l.error);
+        lookupError = failed?.error ?? { phase: 'dns', code: 'ENOTFOUND', message: `${name} has no ${ctx.family === 4 ? 'A' : ctx.family === 6 ? 'AAAA' : 'A or AAAA'} record` };
+      }
+    }
+  }
+  addresses = addresses.filter((a) => ctx.family === 0 || net.isIP(a) === ctx.family);
+  const endpoints = addresses.map((a) => {
+    const m = ctx.connectMap.byAddress(a, targetPort);
+    return { address: m && net.isIP(m.host) ? m.host : a, port: m ? m.port : targetPort, logicalAddress: a };
+  });
+  if (endpoints.length === 0 && !lookupError) lookupError = { phase: 'dns', code: 'ENOADDR', message: `no usable address for ${h}` };
+  return { endpoints, error: lookupError };
+}
+
+/**
+ * One HTTPS GET of an absolute URL the way an ordinary HTTPS client does it (used for
+ * /.well-known/*): normal SNI and Host, addresses tried in order until one connects.
+ * No redirects are followed here (callers decide).
+ */
+export async function fetchUrl(ctx: NetContext, url: URL, spec: Omit<RequestSpec, 'hostHeader' | 'path'> & { headers?: Record<string, string> } = {}): Promise<HttpExchange> {
+  const scheme = url.protocol === 'http:' ? 'http' : 'https';
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const port = url.port ? +url.port : scheme === 'https' ? 443 : 80;
+  const path = url.pathname + url.search;
+  const hostHeader = url.host;
+  const t0 = Date.now();
+  const { endpoints, error } = await routeFor(ctx, host, port);
+  if (endpoints.length === 0) {
+    return { url: url.href, method: spec.method ?? 'GET', path, hostHeader, connectAddress: '', connectPort: port, tls: null, response: null, error, ms: Date.now() - t0 };
+  }
+  let last: HttpExchange | null = null;
+  for (const ep of endpoints) {
+    const conn = new Connection(ctx, { scheme, address: ep.address, port: ep.port, servername: scheme === 'https' && !net.isIP(host) ? host : null });
+    const ex = await conn.request({ ...spec, path, hostHeader, url: url.href });
+    await conn.close();
+    last = ex;
+    // Only connection-level failures move on to the next address, as an HTTPS client does.
+    if (!(ex.error && ex.error.phase === 'connect')) break;
+    if (remaining(ctx) <= 0) break;
+  }
+  last!.ms = Date.now() - t0;
+  return last!;
+}
