@@ -251,7 +251,7 @@ function parseInner(res: WellKnownResponse): WellKnownVerdict {
   }
   if (!Object.prototype.hasOwnProperty.call(parsed, 'm.server')) {
     const keys = Object.keys(parsed);
-    const near = keys.find((k) => k !== 'm.server' && k.replace(/[\s_]/g, '').toLowerCase() === 'm.server');
+    const near = keys.find((k) => k.replace(/[^A-Za-z0-9]/g, '').toLowerCase() === 'mserver');
     const hint = near !== undefined
       ? ` (there is a key ${quote(near, 40)} — the key must be exactly "m.server")`
       : keys.includes('m.homeserver')
@@ -500,7 +500,8 @@ export function cacheLifetime(headers: unknown, opts: CacheLifetimeOptions): Cac
 }
 
 function jitterOf(seconds: number): [number, number] {
-  return [seconds * (1 - WELL_KNOWN_JITTER), seconds * (1 + WELL_KNOWN_JITTER)];
+  const r = (x: number) => Math.round(x * 1000) / 1000;
+  return [r(seconds * (1 - WELL_KNOWN_JITTER)), r(seconds * (1 + WELL_KNOWN_JITTER))];
 }
 
 function cacheLifetimeInner(headers: unknown, opts: CacheLifetimeOptions): CacheLifetime {

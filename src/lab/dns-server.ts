@@ -19,6 +19,11 @@
  * - `rttMs` delays every answer by that much.
  *
  * UDP and TCP share one port number. Every question is logged in `queries`.
+ *
+ * dns2 is used for the sockets and for parsing questions only: replies are encoded here, because
+ * dns2's bit-array encoder is quadratic (200 SRV records took ~250 ms, 2,000 would take
+ * seconds). A UDP reply larger than the client's EDNS payload size (512 without EDNS) is sent as
+ * header + question with TC set; a TCP reply is capped at 65,535 bytes the same way.
  */
 import dns2 from 'dns2';
 import net from 'node:net';
@@ -136,11 +141,16 @@ function normaliseZone(zone: Zone): NormalisedZone {
   return { entries };
 }
 
-type Resource = Record<string, unknown>;
+/** One answer record, ready to encode. */
+export type AnswerRecord =
+  | { name: string; ttl: number; type: 'A' | 'AAAA'; address: string }
+  | { name: string; ttl: number; type: 'CNAME'; target: string }
+  | { name: string; ttl: number; type: 'SRV'; priority: number; weight: number; port: number; target: string };
 
-interface Outcome {
+/** What the server decided for one question. */
+export interface Outcome {
   rcode: number;
-  answers: Resource[];
+  answers: AnswerRecord[];
   fault?: DnsFault;
 }
 
@@ -151,7 +161,7 @@ function faultOf(entry: ZoneEntry, type: string): DnsFault | undefined {
 /** Compute the answer for one question against a zone. Exported for unit tests. */
 export function answerQuestion(zone: NormalisedZone, qname: string, qtype: number): Outcome {
   const typeName = TYPE_NAMES[qtype] ?? `TYPE${qtype}`;
-  const answers: Resource[] = [];
+  const answers: AnswerRecord[] = [];
   const visited = new Set<string>();
   let owner = qname; // owner name for the next record, as the client will compare it
   let cur = normalizeDnsName(qname);
@@ -162,28 +172,27 @@ export function answerQuestion(zone: NormalisedZone, qname: string, qtype: numbe
     const fault = faultOf(entry, typeName);
     if (fault) return { rcode: RCODE.NOERROR, answers: [], fault };
     const ttl = entry.ttl ?? 300;
-    const base = { name: owner, class: Packet.CLASS.IN, ttl };
-    if (entry.CNAME !== undefined && qtype !== Packet.TYPE.CNAME) {
-      answers.push({ ...base, type: Packet.TYPE.CNAME, domain: entry.CNAME });
+    if (entry.CNAME !== undefined && qtype !== TYPE.CNAME) {
+      answers.push({ name: owner, ttl, type: 'CNAME', target: entry.CNAME });
       const next = normalizeDnsName(entry.CNAME);
       if (visited.has(next)) return { rcode: RCODE.NOERROR, answers }; // loop: CNAMEs only
-      owner = entry.CNAME.endsWith('.') ? entry.CNAME.slice(0, -1) : entry.CNAME;
+      owner = entry.CNAME;
       cur = next;
       continue;
     }
     switch (qtype) {
-      case Packet.TYPE.A:
-        for (const address of entry.A ?? []) answers.push({ ...base, type: Packet.TYPE.A, address });
+      case TYPE.A:
+        for (const address of entry.A ?? []) answers.push({ name: owner, ttl, type: 'A', address });
         break;
-      case Packet.TYPE.AAAA:
-        for (const a of entry.AAAA ?? []) answers.push({ ...base, type: Packet.TYPE.AAAA, address: expandIPv6(a) });
+      case TYPE.AAAA:
+        for (const address of entry.AAAA ?? []) answers.push({ name: owner, ttl, type: 'AAAA', address });
         break;
-      case Packet.TYPE.CNAME:
-        if (entry.CNAME !== undefined) answers.push({ ...base, type: Packet.TYPE.CNAME, domain: entry.CNAME });
+      case TYPE.CNAME:
+        if (entry.CNAME !== undefined) answers.push({ name: owner, ttl, type: 'CNAME', target: entry.CNAME });
         break;
-      case Packet.TYPE.SRV:
-        for (const s of entry.SRV ?? []) {
-          answers.push({ ...base, type: Packet.TYPE.SRV, priority: s.priority, weight: s.weight, port: s.port, target: s.target });
+      case TYPE.SRV:
+        for (const r of entry.SRV ?? []) {
+          answers.push({ name: owner, ttl, type: 'SRV', priority: r.priority, weight: r.weight, port: r.port, target: r.target });
         }
         break;
       default:
@@ -193,19 +202,139 @@ export function answerQuestion(zone: NormalisedZone, qname: string, qtype: numbe
   }
 }
 
-type DnsPacket = InstanceType<typeof Packet>;
-type Send = (response: DnsPacket | Buffer) => Promise<Buffer>;
+// ---------------------------------------------------------------------------------------------
+// wire encoding (RFC 1035 §4)
+// ---------------------------------------------------------------------------------------------
 
-function responseFor(request: DnsPacket, rcode: number, answers: Resource[], tc = false): DnsPacket {
-  const response = Packet.createResponseFromRequest(request);
-  const header = response.header as unknown as Record<string, number>;
-  header.rcode = rcode;
-  header.ra = 1;
-  header.aa = 0;
-  if (tc) header.tc = 1;
-  response.answers = answers as unknown as DnsPacket['answers'];
-  return response;
+const TYPE = { A: 1, CNAME: 5, AAAA: 28, SRV: 33, OPT: 41 } as const;
+
+/** A growable byte buffer with RFC 1035 §4.1.4 name compression. */
+class WireWriter {
+  private buf = Buffer.alloc(512);
+  length = 0;
+  private names = new Map<string, number>();
+
+  private ensure(n: number): void {
+    if (this.length + n <= this.buf.length) return;
+    const next = Buffer.alloc(Math.max(this.buf.length * 2, this.length + n));
+    this.buf.copy(next, 0, 0, this.length);
+    this.buf = next;
+  }
+  u8(v: number): void {
+    this.ensure(1);
+    this.buf.writeUInt8(v & 0xff, this.length);
+    this.length += 1;
+  }
+  u16(v: number): void {
+    this.ensure(2);
+    this.buf.writeUInt16BE(v & 0xffff, this.length);
+    this.length += 2;
+  }
+  u32(v: number): void {
+    this.ensure(4);
+    this.buf.writeUInt32BE(v >>> 0, this.length);
+    this.length += 4;
+  }
+  bytes(b: Uint8Array): void {
+    this.ensure(b.length);
+    this.buf.set(b, this.length);
+    this.length += b.length;
+  }
+  patch16(at: number, v: number): void {
+    this.buf.writeUInt16BE(v & 0xffff, at);
+  }
+  /** Write a domain name; `compress` allows pointers to earlier names (not for SRV targets). */
+  name(domain: string, compress: boolean): void {
+    const labels = domain.split('.').filter((l) => l.length > 0);
+    for (let i = 0; i < labels.length; i++) {
+      const suffix = labels.slice(i).join('.').toLowerCase();
+      const at = this.names.get(suffix);
+      if (compress && at !== undefined) {
+        this.u16(0xc000 | at);
+        return;
+      }
+      if (this.length < 0x4000 && !this.names.has(suffix)) this.names.set(suffix, this.length);
+      const label = Buffer.from(labels[i]!, 'latin1');
+      if (label.length > 63) throw new Error(`DNS label too long: ${labels[i]}`);
+      this.u8(label.length);
+      this.bytes(label);
+    }
+    this.u8(0);
+  }
+  toBuffer(): Buffer {
+    return Buffer.from(this.buf.subarray(0, this.length));
+  }
 }
+
+function ipv6Bytes(addr: string): Buffer {
+  return Buffer.from(expandIPv6(addr).replace(/:/g, ''), 'hex');
+}
+
+interface Question {
+  name: string;
+  type: number;
+  class: number;
+}
+
+/** Encode a reply. `id`/`rd` come from the query. */
+export function encodeReply(
+  id: number,
+  rd: boolean,
+  question: Question | undefined,
+  rcode: number,
+  answers: AnswerRecord[],
+  tc = false,
+): Buffer {
+  const w = new WireWriter();
+  w.u16(id);
+  w.u16(0x8000 | (rd ? 0x0100 : 0) | (tc ? 0x0200 : 0) | 0x0080 | (rcode & 0xf)); // QR, RD?, TC?, RA
+  w.u16(question ? 1 : 0);
+  w.u16(answers.length);
+  w.u16(0);
+  w.u16(0);
+  if (question) {
+    w.name(question.name, true);
+    w.u16(question.type);
+    w.u16(question.class);
+  }
+  for (const rr of answers) {
+    w.name(rr.name, true);
+    w.u16(TYPE[rr.type]);
+    w.u16(1); // IN
+    w.u32(rr.ttl);
+    const lenAt = w.length;
+    w.u16(0);
+    const start = w.length;
+    switch (rr.type) {
+      case 'A':
+        w.bytes(Buffer.from(rr.address.split('.').map(Number)));
+        break;
+      case 'AAAA':
+        w.bytes(ipv6Bytes(rr.address));
+        break;
+      case 'CNAME':
+        w.name(rr.target, true);
+        break;
+      case 'SRV':
+        w.u16(rr.priority);
+        w.u16(rr.weight);
+        w.u16(rr.port);
+        w.name(rr.target, false); // RFC 2782: no compression for the target
+        break;
+    }
+    w.patch16(lenAt, w.length - start);
+  }
+  return w.toBuffer();
+}
+
+/** The UDP payload size the client advertised with EDNS (RFC 6891), at least 512. */
+function udpLimit(request: DnsPacket): number {
+  const opt = (request.additionals as unknown as Array<{ type?: number; class?: number }>).find((r) => r?.type === TYPE.OPT);
+  return Math.max(512, opt?.class ?? 0);
+}
+
+type DnsPacket = InstanceType<typeof Packet>;
+type Send = (response: Buffer) => Promise<Buffer>;
 
 /** A reply with the query's id and QR set, claiming one question and one answer, then junk. */
 function malformedFor(request: DnsPacket): Buffer {
@@ -236,12 +365,22 @@ export async function startDnsServer(zone: Zone, opts: DnsServerOptions = {}): P
 
   const handle = (request: DnsPacket, send: Send, client: unknown): void => {
     const transport: 'udp' | 'tcp' = client instanceof net.Socket ? 'tcp' : 'udp';
-    const q = request.questions[0] as unknown as { name: string; type: number } | undefined;
-    const reply = (fn: () => DnsPacket | Buffer | null): void => {
+    const header = request.header as unknown as { id: number; rd: number };
+    const q = request.questions[0] as unknown as Question | undefined;
+    const limit = transport === 'udp' ? udpLimit(request) : 0xffff;
+    /** Encode, truncating (TC, question only) when the reply does not fit the transport. */
+    const encode = (rcode: number, answers: AnswerRecord[], tc = false): Buffer => {
+      const full = encodeReply(header.id, !!header.rd, q, rcode, answers, tc);
+      return full.length <= limit ? full : encodeReply(header.id, !!header.rd, q, rcode, [], true);
+    };
+    const reply = (fn: () => Buffer): void => {
       const go = () => {
         if (stopped) return;
-        const msg = fn();
-        if (msg) send(msg).catch(() => undefined);
+        try {
+          send(fn()).catch(() => undefined);
+        } catch {
+          /* socket gone */
+        }
       };
       if (rttMs > 0) {
         const t = setTimeout(() => {
@@ -253,7 +392,7 @@ export async function startDnsServer(zone: Zone, opts: DnsServerOptions = {}): P
     };
     if (!q) {
       queries.push({ name: '', type: '', transport });
-      reply(() => responseFor(request, RCODE.FORMERR, []));
+      reply(() => encode(RCODE.FORMERR, []));
       return;
     }
     queries.push({ name: q.name, type: TYPE_NAMES[q.type] ?? `TYPE${q.type}`, transport });
@@ -262,18 +401,18 @@ export async function startDnsServer(zone: Zone, opts: DnsServerOptions = {}): P
       case 'silent':
         return;
       case 'servfail':
-        return reply(() => responseFor(request, RCODE.SERVFAIL, []));
+        return reply(() => encode(RCODE.SERVFAIL, []));
       case 'refused':
-        return reply(() => responseFor(request, RCODE.REFUSED, []));
+        return reply(() => encode(RCODE.REFUSED, []));
       case 'malformed':
         return reply(() => malformedFor(request));
       case 'truncate': {
-        if (transport === 'udp') return reply(() => responseFor(request, RCODE.NOERROR, [], true));
+        if (transport === 'udp') return reply(() => encode(RCODE.NOERROR, [], true));
         const full = answerQuestion({ entries: withoutTruncate(current.entries) }, q.name, q.type);
-        return reply(() => responseFor(request, full.rcode, full.answers));
+        return reply(() => encode(full.rcode, full.answers));
       }
       default:
-        return reply(() => responseFor(request, outcome.rcode, outcome.answers));
+        return reply(() => encode(outcome.rcode, outcome.answers));
     }
   };
 

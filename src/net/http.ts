@@ -88,6 +88,7 @@ export function classifyError(e: unknown, phaseHint: NetError['phase']): NetErro
     return { phase: 'timeout', code: 'ETIMEDOUT', message: `no complete answer before the timeout (${phaseHint} phase)` };
   }
   if (code === 'TLS_HANDSHAKE_TIMEOUT') return { phase: 'timeout', code, message: msg };
+  if (code === 'EPOLICY') return { phase: 'policy', code, message: msg };
   if (code === 'ECONNREFUSED') return { phase: 'connect', code, message: 'connection refused (nothing listening on that port)' };
   if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'EADDRNOTAVAIL') {
     return { phase: 'connect', code, message: `address unreachable (${code})` };
@@ -164,6 +165,7 @@ export class Connection {
   private open(cb: (...args: [null, net.Socket] | [Error, null]) => void, timeoutMs: number): void {
     const { endpoint, ctx } = this;
     let done = false;
+    let timer: NodeJS.Timeout | undefined;
     const t0 = Date.now();
     const finish = (e: Error | null, s: net.Socket | null) => {
       if (done) return;
@@ -177,9 +179,17 @@ export class Connection {
       } else cb(null, s!);
     };
     this.phase = 'connect';
+    if (process.env.FEDCHECK_LOOPBACK_ONLY === '1' && !/^127\./.test(endpoint.address) && endpoint.address !== '::1') {
+      // Test/lab safety net: never send traffic off loopback.
+      const err = new Error(`refusing to connect to ${endpoint.address}: FEDCHECK_LOOPBACK_ONLY is set`) as NodeJS.ErrnoException;
+      err.code = 'EPOLICY';
+      this.phase = 'policy';
+      queueMicrotask(() => finish(err, null));
+      return;
+    }
     const family = net.isIPv6(endpoint.address) ? 6 : 4;
     const tcp = net.connect({ host: endpoint.address, port: endpoint.port, family, noDelay: true });
-    const timer = setTimeout(() => {
+    timer = setTimeout(() => {
       const err = new Error(
         this.phase === 'connect'
           ? 'connection attempt timed out (no answer to the TCP handshake)'

@@ -124,3 +124,21 @@ export function wrapText(text: string, width: number): string[] {
   }
   return out;
 }
+
+const REDACTED = '[REDACTED]';
+
+/**
+ * Redact credentials that tend to end up in logs and summaries: Synapse access and refresh tokens
+ * (`syt_…`, `syr_…`), MAS tokens (`mat_…`, `mar_…`), `Bearer …` credentials and
+ * `access_token=…` / `"access_token": "…"` (and refresh_token) parameters. Used by the formats
+ * meant to be shared: Markdown (default `redact`), GitHub annotations and JUnit.
+ */
+export function defaultRedact(s: string): string {
+  return s
+    .replace(/\b(Bearer)(\s+)[\w.~+/=-]{6,}/gi, (_m, word: string, sp: string) => `${word}${sp}${REDACTED}`)
+    .replace(/\b(sy[tr]|ma[tr])_[A-Za-z0-9_=.+/-]{4,}/g, (_m, prefix: string) => `${prefix}_${REDACTED}`)
+    .replace(
+      /\b((?:access|refresh)_token)(["']?\s*[:=]\s*["']?)[^\s&"',;}]+/gi,
+      (_m, key: string, sep: string) => `${key}${sep}${REDACTED}`,
+    );
+}

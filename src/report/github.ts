@@ -1,9 +1,10 @@
 /**
  * GitHub Actions workflow commands: an ::error annotation per failed check and a ::warning per
  * warning, escaped per the workflow-command rules so report text cannot start a command of its own.
+ * CI logs are often public, so access tokens are redacted (defaultRedact).
  */
 import type { Finding, Report } from '../core/types.js';
-import { clean } from './clean.js';
+import { clean, defaultRedact } from './clean.js';
 
 /** Escape the message part of a workflow command: % CR LF. */
 export function escapeData(s: string): string {
@@ -20,7 +21,7 @@ function annotation(kind: 'error' | 'warning', server: string, f: Finding): stri
   const where = typeof f.target === 'string' && f.target !== '' ? `${clean(server)} ${clean(f.target)}` : clean(server);
   const hint = clean(f.hint, { keepNewlines: true }).trim();
   const message = `${where}: ${clean(f.summary)}${hint !== '' ? ` — ${hint}` : ''}`;
-  return `::${kind} title=${title}::${escapeData(message)}`;
+  return `::${kind} title=${title}::${escapeData(defaultRedact(message))}`;
 }
 
 /** One line per fail (::error) and warn (::warning), in report order; '' when there are none. */

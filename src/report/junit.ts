@@ -1,6 +1,9 @@
-/** JUnit XML for CI systems: one <testsuite> per server, one <testcase> per finding. */
+/**
+ * JUnit XML for CI systems: one <testsuite> per server, one <testcase> per finding. Text is cleaned,
+ * access tokens are redacted (CI artefacts get shared), and characters XML 1.0 forbids are removed.
+ */
 import type { Finding, Report, ServerReport } from '../core/types.js';
-import { clean } from './clean.js';
+import { clean, defaultRedact } from './clean.js';
 import { stageOf } from './stages.js';
 
 /** Characters not allowed in XML 1.0 documents (outside #x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD #x10000-). */
@@ -14,7 +17,7 @@ export function stripXmlInvalid(s: string): string {
 
 /** Escape text content. */
 export function xmlText(value: unknown, keepNewlines = false): string {
-  return stripXmlInvalid(clean(value, { keepNewlines }))
+  return stripXmlInvalid(defaultRedact(clean(value, { keepNewlines })))
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;');
@@ -22,7 +25,7 @@ export function xmlText(value: unknown, keepNewlines = false): string {
 
 /** Escape an attribute value (double-quoted); line breaks have become spaces in clean(). */
 export function xmlAttr(value: unknown): string {
-  return stripXmlInvalid(clean(value))
+  return stripXmlInvalid(defaultRedact(clean(value)))
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')

@@ -3,7 +3,7 @@
  * cleaned, redacted (access tokens) and escaped so that it renders as the literal text.
  */
 import type { Finding, Report, ServerReport } from '../core/types.js';
-import { clean } from './clean.js';
+import { clean, defaultRedact } from './clean.js';
 import { groupByStage, stageOf, STAGE_TITLES } from './stages.js';
 import { METHOD_WORDS, hostPort, lookup } from './text.js';
 
@@ -12,26 +12,11 @@ export interface MarkdownOptions {
   redact?: (s: string) => string;
 }
 
-const REDACTED = '[REDACTED]';
-
-/**
- * Default redaction of credentials that tend to end up in logs and summaries: Synapse access and
- * refresh tokens (`syt_…`, `syr_…`), MAS tokens (`mat_…`, `mar_…`), `Bearer …` credentials and
- * `access_token=…` / `"access_token": "…"` (and refresh_token) parameters.
- */
-export function defaultRedact(s: string): string {
-  return s
-    .replace(/\b(sy[tr]|ma[tr])_[A-Za-z0-9_=.+/-]{4,}/g, (_m, prefix: string) => `${prefix}_${REDACTED}`)
-    .replace(/\b(Bearer)(\s+)[A-Za-z0-9._~+/=-]{6,}/gi, (_m, word: string, sp: string) => `${word}${sp}${REDACTED}`)
-    .replace(
-      /\b((?:access|refresh)_token)(["']?\s*[:=]\s*["']?)[^\s&"',;}]+/gi,
-      (_m, key: string, sep: string) => `${key}${sep}${REDACTED}`,
-    );
-}
+export { defaultRedact };
 
 /** Backslash-escape Markdown syntax characters (including `|` for tables and backticks). */
 export function escapeMarkdown(s: string): string {
-  return s.replace(/[\\`*_{}[\]<>()#+!|~&$]/g, (c) => '\\' + c);
+  return s.replace(/[\\`*_[\]<>#|~&$]/g, (c) => '\\' + c);
 }
 
 const STATUS_MD: Readonly<Record<string, string>> = {

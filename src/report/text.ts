@@ -46,7 +46,8 @@ export function lookup<T>(table: Readonly<Record<string, T>>, key: unknown): T |
 
 export function renderText(report: Report, options: TextOptions): string {
   const p = paint(options.colour);
-  const width = Math.max(MIN_WIDTH, Math.floor(options.width ?? DEFAULT_WIDTH) || DEFAULT_WIDTH);
+  const requested = options.width ?? DEFAULT_WIDTH;
+  const width = Number.isFinite(requested) ? Math.max(MIN_WIDTH, Math.min(Math.floor(requested), 1000)) : DEFAULT_WIDTH;
   const servers = Array.isArray(report.servers) ? report.servers : [];
   const out: string[] = [];
 

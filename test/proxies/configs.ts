@@ -119,7 +119,7 @@ export function nginxConfig(site: Site, variant: Variant): string {
 
 // ----------------------------------------------------------------------------------------- Apache
 
-const APACHE_MODULES = ['mpm_event', 'authz_core', 'headers', 'ssl', 'socache_shmcb', 'proxy', 'proxy_http', 'rewrite', 'mime'];
+const APACHE_MODULES = ['mpm_event', 'authz_core', 'headers', 'ssl', 'socache_shmcb', 'proxy', 'proxy_http', 'rewrite'];
 
 function apache(site: Site, vhost: string): string {
   const d = site.dir;
@@ -182,7 +182,6 @@ function caddy(site: Site, body: string): string {
   skip_install_trust
   auto_https disable_redirects
   https_port ${site.port}
-  persist_config off
   log {
     output file ${path.join(d, 'caddy.log')}
     level ERROR
@@ -213,10 +212,12 @@ export function caddyConfig(site: Site, variant: Variant): string {
 // ---------------------------------------------------------------------------------------- HAProxy
 
 function haproxy(site: Site, frontend: string): string {
+  // normalize-uri is "experimental" in HAProxy 2.4-2.6 and must be allowed explicitly
+  const experimental = frontend.includes('normalize-uri') ? '  expose-experimental-directives\n' : '';
   return `global
   maxconn 200
   nbthread 1
-defaults
+${experimental}defaults
   mode http
   timeout connect 5s
   timeout client 30s

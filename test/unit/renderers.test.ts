@@ -11,7 +11,7 @@ import { clean, displayWidth, wrapText } from '../../src/report/clean.js';
 import { renderText } from '../../src/report/text.js';
 import { renderJson } from '../../src/report/json.js';
 import { renderJunit } from '../../src/report/junit.js';
-import { defaultRedact, renderMarkdown } from '../../src/report/markdown.js';
+import { defaultRedact, escapeMarkdown, renderMarkdown } from '../../src/report/markdown.js';
 import { escapeData, escapeProperty, renderGithubAnnotations } from '../../src/report/github.js';
 
 const ROOT = new URL('../../../', import.meta.url);
@@ -643,6 +643,12 @@ describe('JUnit renderer', () => {
     assert.equal(childrenNamed(childrenNamed(root, 'testsuite')[0]!, 'testcase')[0]!.children[0]!.text, '</testcase><injected/> & ]]> \ufffd');
   });
 
+  test('redacts access tokens', () => {
+    const xml = renderJunit(sampleReport());
+    assert.ok(!xml.includes('YWxpY2U'));
+    assert.ok(xml.includes('access_token=[REDACTED]'));
+  });
+
   test('the checker rejects malformed XML', () => {
     for (const bad of ['<a><b></a></b>', '<a>&foo;</a>', '<a x="1" x="2"/>', '<a>\u0001</a>', '<a/><b/>', '<a x="<"/>', '<a>', '<a>&amp</a>'])
       assert.throws(() => parseXml(bad), Error, bad);
@@ -685,6 +691,8 @@ describe('Markdown renderer', () => {
     }
     assert.ok(out.includes('- TLS server name (SNI): none (IP certificate)'));
     assert.ok(out.includes('**How to fix**'));
+    assert.ok(out.includes('pointing at ::1 (loopback)'));
+    assert.equal(escapeMarkdown('a|b`c*d_e[f](g)<h>#i~j&k$l\\m'), 'a\\|b\\`c\\*d\\_e\\[f\\](g)\\<h\\>\\#i\\~j\\&k\\$l\\\\m');
   });
 });
 
@@ -714,6 +722,9 @@ describe('GitHub annotations', () => {
     weird.servers[0]!.checks[3]!.id = 'a:b,c' as Finding['id'];
     assert.ok(renderGithubAnnotations(weird).includes('::warning title=fedcheck a%3Ab%2Cc::'));
     assert.equal(renderGithubAnnotations({ ...report, servers: [] }), '');
+    // CI logs are public: tokens are redacted
+    assert.ok(!out.includes('YWxpY2U'));
+    assert.ok(out.includes('Bearer [REDACTED]') && out.includes('access_token=[REDACTED]'));
   });
 });
 

@@ -1,0 +1,9 @@
+/** Every lab scenario, for `fedcheck demo --list`, the tests and the docs. */
+import type { Scenario } from '../scenario-types.js';
+import { discoveryScenarios } from './discovery.js';
+
+export const scenarios: Scenario[] = [...discoveryScenarios];
+
+export function findScenario(name: string): Scenario | undefined {
+  return scenarios.find((s) => s.name === name);
+}
