@@ -91,6 +91,7 @@ export interface DnsServerOptions {
 }
 
 const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, REFUSED: 5 } as const;
+const TYPE = { A: 1, CNAME: 5, AAAA: 28, SRV: 33, OPT: 41 } as const;
 
 const TYPE_NAMES: Record<number, string> = {
   [Packet.TYPE.A]: 'A',
@@ -205,8 +206,6 @@ export function answerQuestion(zone: NormalisedZone, qname: string, qtype: numbe
 // ---------------------------------------------------------------------------------------------
 // wire encoding (RFC 1035 §4)
 // ---------------------------------------------------------------------------------------------
-
-const TYPE = { A: 1, CNAME: 5, AAAA: 28, SRV: 33, OPT: 41 } as const;
 
 /** A growable byte buffer with RFC 1035 §4.1.4 name compression. */
 class WireWriter {
