@@ -533,7 +533,8 @@ function cacheLifetimeInner(headers: unknown, opts: CacheLifetimeOptions): Cache
     };
   }
 
-  const nowMs = opts.now instanceof Date ? opts.now.getTime() : typeof opts.now === 'number' ? opts.now : Date.now();
+  let nowMs = opts.now instanceof Date ? opts.now.getTime() : typeof opts.now === 'number' ? opts.now : Date.now();
+  if (!Number.isFinite(nowMs)) nowMs = Date.now(); // an invalid clock must not turn into a 48 h TTL
   const cc = parseCacheControl(headerValues(headers, 'cache-control'));
   if (cc.has('no-cache') && !cc.has('no-store')) {
     notes.push('Cache-Control: no-cache is ignored by Synapse (Conduit treats it as "do not cache")');

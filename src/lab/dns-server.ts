@@ -23,7 +23,9 @@
  * dns2 is used for the sockets and for parsing questions only: replies are encoded here, because
  * dns2's bit-array encoder is quadratic (200 SRV records took ~250 ms, 2,000 would take
  * seconds). A UDP reply larger than the client's EDNS payload size (512 without EDNS) is sent as
- * header + question with TC set; a TCP reply is capped at 65,535 bytes the same way.
+ * header + question with TC set; a TCP reply over 65,535 bytes (about 2,000 SRV records) is
+ * sent the same way, which c-ares then reports as ENODATA — a lab artefact, no DNS message can be
+ * that big.
  */
 import dns2 from 'dns2';
 import net from 'node:net';
@@ -112,7 +114,7 @@ export function normalizeDnsName(name: string): string {
   return lower.length > 1 && lower.endsWith('.') ? lower.slice(0, -1) : lower;
 }
 
-/** Expand an IPv6 literal to eight 4-digit groups (dns2's own encoder misses some forms). */
+/** Expand an IPv6 literal (including `::ffff:1.2.3.4` forms) to eight 4-digit hex groups. */
 export function expandIPv6(addr: string): string {
   if (net.isIPv6(addr) === false) throw new Error(`not an IPv6 address: ${addr}`);
   let text = addr;
@@ -159,8 +161,8 @@ function faultOf(entry: ZoneEntry, type: string): DnsFault | undefined {
   return entry.faultFor?.[type as DnsRecordType] ?? entry.fault;
 }
 
-/** Compute the answer for one question against a zone. Exported for unit tests. */
-export function answerQuestion(zone: NormalisedZone, qname: string, qtype: number): Outcome {
+/** Compute the answer for one question against a zone (faults are reported, not acted on). */
+function answerQuestion(zone: NormalisedZone, qname: string, qtype: number): Outcome {
   const typeName = TYPE_NAMES[qtype] ?? `TYPE${qtype}`;
   const answers: AnswerRecord[] = [];
   const visited = new Set<string>();

@@ -85,7 +85,7 @@ export async function gatherServer(input: string, opts: RunOptions, prep: Prepar
   const net = makeNetContext(opts, prep, deadline, parsed.serverName);
   const work = gatherInto(ev, net, parsed, opts);
   let guard: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<'timeout'>((r) => (guard = setTimeout(() => r('timeout'), Math.max(0, deadline - Date.now()) + 750)));
+  const timedOut = new Promise<'timeout'>((r) => (guard = setTimeout(() => r('timeout'), Math.max(0, deadline - Date.now()))));
   const which = await Promise.race([work.then(() => 'done' as const), timedOut]);
   clearTimeout(guard);
   if (which === 'timeout') {

@@ -55,7 +55,7 @@ describe('fuzz: nothing throws', () => {
           for (const w of r.warnings) assert.doesNotMatch(w, UNSAFE);
         }
       }),
-      { numRuns: 800 },
+      { numRuns: 400 },
     );
   });
   test('parseDelegatedServerName on any JSON value', () => {
@@ -68,7 +68,7 @@ describe('fuzz: nothing throws', () => {
           assert.deepEqual(r.raw, v);
         }
       }),
-      { numRuns: 600 },
+      { numRuns: 300 },
     );
   });
   test('parseServerWellKnown on arbitrary responses', () => {
@@ -100,7 +100,7 @@ describe('fuzz: nothing throws', () => {
           if (v.contentTypeWarning !== undefined) assert.doesNotMatch(v.contentTypeWarning, UNSAFE);
         },
       ),
-      { numRuns: 600 },
+      { numRuns: 300 },
     );
   });
   test('well-known verdict agrees with parseDelegatedServerName for a 200 JSON object', () => {
@@ -135,7 +135,7 @@ describe('fuzz: nothing throws', () => {
         assert.doesNotMatch(c.explanation, UNSAFE);
         for (const n of c.notes) assert.doesNotMatch(n, UNSAFE);
       }),
-      { numRuns: 800 },
+      { numRuns: 400 },
     );
   });
   test('orderSrv returns a permutation for arbitrary records', () => {
@@ -176,7 +176,7 @@ describe('fuzz: sanitize', () => {
         assert.doesNotMatch(quote(s, max), UNSAFE);
         assert.doesNotMatch(sanitize(s, max, { showEscapeSequences: true }), UNSAFE);
       }),
-      { numRuns: 1000 },
+      { numRuns: 500 },
     );
   });
   test('length bound: at most maxLen code points before the truncation note', () => {
@@ -188,7 +188,7 @@ describe('fuzz: sanitize', () => {
         assert.ok([...body].length <= max);
         if (m) assert.equal(Number(m[1]), [...s].length);
       }),
-      { numRuns: 1000 },
+      { numRuns: 500 },
     );
   });
   test('idempotent when not truncated; safe text unchanged', () => {
@@ -197,7 +197,7 @@ describe('fuzz: sanitize', () => {
         const once = sanitize(s, Infinity);
         assert.equal(sanitize(once, Infinity), once);
       }),
-      { numRuns: 1000 },
+      { numRuns: 500 },
     );
     fc.assert(
       fc.property(fc.string({ unit: fc.constantFrom(...'abc.-:/ xyz\\ü例😀'.match(/./gu)!) }), (s) => {
@@ -226,7 +226,7 @@ describe('fuzz: round-trips', () => {
         assert.equal(r.serverName, text);
         assert.equal(formatHostPort(r.host, r.hostKind, r.port), text);
       }),
-      { numRuns: 800 },
+      { numRuns: 400 },
     );
   });
   test('a valid m.server in a well-known round-trips', () => {
