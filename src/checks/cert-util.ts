@@ -97,7 +97,8 @@ function caIssuers(infoAccess: string | undefined): string | null {
 
 function isSelfSigned(x: X509Certificate): boolean {
   try {
-    return x.checkIssued(x) && x.verify(x.publicKey);
+    // Not checkIssued(): it also demands keyCertSign, which a self-signed *leaf* usually lacks.
+    return x.subject === x.issuer && x.verify(x.publicKey);
   } catch {
     return false;
   }
@@ -204,10 +205,10 @@ export const DATE_ERRORS = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'E
  *   trusted root (missing intermediate, or an untrusted CA);
  * - 'ok-structure': the chain links up further (trust then depends on chainError).
  */
-export function chainShape(certs: CertInfo[]): 'empty' | 'self-signed' | 'issuer-missing' | 'ok-structure' {
+export function chainShape(certs: CertInfo[], chainError: string | null = null): 'empty' | 'self-signed' | 'issuer-missing' | 'ok-structure' {
   if (certs.length === 0) return 'empty';
   const leaf = certs[0]!;
-  if (leaf.selfSigned) return 'self-signed';
+  if (leaf.selfSigned || chainError === 'DEPTH_ZERO_SELF_SIGNED_CERT') return 'self-signed';
   if (certs.length === 1) return 'issuer-missing';
   return 'ok-structure';
 }

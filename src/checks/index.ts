@@ -4,10 +4,30 @@ import serverName from './server-name.js';
 import wellKnown from './well-known.js';
 import srv from './srv.js';
 import dns from './dns.js';
+import tls from './tls.js';
+import federationVersion from './federation-version.js';
+import serverKeys from './server-keys.js';
+import health from './health.js';
+import federation from './federation.js';
+import clientWellKnown from './client-well-known.js';
+import clientVersions from './client-versions.js';
+import cors from './cors.js';
+import supportWellKnown from './support-well-known.js';
+import compatibility from './compatibility.js';
 
 export const checks: Check[] = [
   serverName,
   wellKnown,
   srv,
   dns,
+  tls,
+  federationVersion,
+  serverKeys,
+  health,
+  clientWellKnown,
+  clientVersions,
+  cors,
+  supportWellKnown,
+  compatibility,
+  federation,
 ];

@@ -94,9 +94,10 @@ function identityFinding(ev: ServerEvidence, res: Resolution, ae: AddressEvidenc
     );
   }
   if (srvTarget && covers(leaf, srvTarget)) {
+    const via = res.delegatedServerName ? `/.well-known/matrix/server to say {"m.server": "${srvTarget}:${ae.port}"}` : `/.well-known/matrix/server on ${serverName} with {"m.server": "${srvTarget}:${ae.port}"}`;
     return f(
       `certificate is for the SRV target ${srvTarget}, not for ${want}`,
-      `Remote servers check the certificate for ${want}, not for the SRV target ${srvTarget}. ${rule} ${fix}`,
+      `Remote servers check the certificate for ${want}, not for the SRV target ${srvTarget}: DNS is not secure, so the target has to prove with its certificate that it may speak for ${want} (spec §1). ${fix} Alternatively, delegate with ${via}: then the certificate for ${srvTarget} is the one checked.`,
     );
   }
   if (isIp) {
@@ -121,18 +122,18 @@ const UNTRUSTED_HINT =
 
 function trustFindings(ae: AddressEvidence, certs: CertInfo[], chainError: string | null, details: Record<string, unknown>): Finding[] {
   const leaf = certs[0]!;
-  const shape = chainShape(certs);
+  const shape = chainShape(certs, chainError);
   const f = (summary: string, hint: string): Finding => ({ id: ID, status: 'fail', target: ae.target, summary, hint, details });
   if (shape === 'self-signed') {
     return [f(`self-signed certificate (${q(certLabel(leaf))} signed by itself)`, `${UNTRUSTED_HINT} A self-signed certificate only works with servers configured to skip verification for you.`)];
   }
   if (shape === 'issuer-missing') {
     const issuer = q(leaf.issuerName);
-    const aia = leaf.caIssuersUrl ? ` The certificate says its issuer can be downloaded from ${q(leaf.caIssuersUrl)}: that is the missing intermediate.` : '';
+    const aia = leaf.caIssuersUrl ? ` (The certificate says its issuer can be downloaded from ${q(leaf.caIssuersUrl)}: that is the certificate to add.)` : '';
     return [
       f(
         `certificate chain incomplete or not trusted: its issuer ${issuer} was not sent and is not a trusted root (missing intermediate certificate?)`,
-        `The server sent only its own certificate. If ${issuer} is an intermediate CA (Let's Encrypt's R10/R11/E5/E6, …), the server must send it too: configure the full chain (certbot: fullchain.pem, not cert.pem; nginx: ssl_certificate fullchain.pem). Browsers often hide this by fetching the intermediate themselves; homeservers do not.${aia} If ${issuer} is a private CA of your own, remote servers will never trust it: ${UNTRUSTED_HINT}`,
+        `The server sent only its own certificate, and its issuer ${issuer} is not a root CA that servers trust. Usually ${issuer} is an intermediate CA that the server must send along: configure the full chain (certbot: fullchain.pem rather than cert.pem, in nginx's ssl_certificate or your proxy's equivalent). Browsers often fill in a missing intermediate themselves; homeservers do not.${aia} If ${issuer} is a private or test CA instead, no remote server will trust it: use a certificate from a public CA such as Let's Encrypt.`,
       ),
     ];
   }
@@ -163,8 +164,8 @@ function trustFindings(ae: AddressEvidence, certs: CertInfo[], chainError: strin
 
 function dateFindings(ae: AddressEvidence, certs: CertInfo[], chainError: string | null, now: number, details: Record<string, unknown>): Finding[] {
   const out: Finding[] = [];
-  const unconfirmed = chainError !== null && DATE_ERRORS.has(chainError) && chainShape(certs) === 'ok-structure';
-  const note = unconfirmed ? ' (While a certificate is out of date, other chain problems are not reported: check again after renewing.)' : '';
+  const unconfirmed = chainError !== null && DATE_ERRORS.has(chainError) && chainShape(certs, chainError) === 'ok-structure';
+  const note = unconfirmed ? ' (While a certificate is outside its validity dates, other chain problems are not reported: check again once the dates are fixed.)' : '';
   certs.forEach((c, i) => {
     const which = i === 0 ? 'certificate' : `${i === certs.length - 1 && c.selfSigned ? 'root' : 'intermediate'} certificate ${q(certLabel(c))}`;
     const renew = i === 0

@@ -1,13 +1,18 @@
 /** `fedcheck check`: validate input (exit 2 on bad input), gather concurrently, judge, render. */
-import { readFileSync } from 'node:fs';
-import type { CheckCliOptions } from './main.js';
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, resolve as resolvePath } from 'node:path';
+import type { CheckCliOptions, OutputOptions } from './main.js';
 import { ExitError } from './main.js';
 import { isServerNameError, parseServerName } from '../core/server-name.js';
 import { sanitize } from '../core/sanitize.js';
 import type { RunOptions } from '../run/options.js';
 import type { ServerEvidence } from '../core/evidence.js';
+import type { Report } from '../core/types.js';
+import { shouldColour } from '../report/colour.js';
+import { VERSION } from '../version.js';
 import { emit } from './output.js';
 import { makeTracer } from './trace.js';
+import { Progress } from './progress.js';
 
 export function parseTimeout(s: string): number {
   if (!/^\d+(\.\d+)?$/.test(s.trim()) || +s <= 0 || +s > 3600) throw new ExitError(`--timeout "${sanitize(s, 40)}" is not a number of seconds between 0 and 3600`, 2);
@@ -19,7 +24,7 @@ export function readNames(names: string[], fromFile?: string): string[] {
   if (fromFile) {
     let text: string;
     try {
-      text = readFileSync(fromFile, 'utf8');
+      text = readFileSync(fromFile === '-' ? 0 : fromFile, 'utf8');
     } catch (e) {
       throw new ExitError(`--from-file ${fromFile}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 2);
     }
@@ -67,10 +72,75 @@ export async function runCheckCommand(names: string[], opts: CheckCliOptions): P
   for (const r of run.resolvers) validateResolver(r);
   const concurrency = Number(opts.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) throw new ExitError(`--concurrency "${sanitize(opts.concurrency, 20)}" must be a whole number from 1 to 1000`, 2);
-  if (opts.verbose) run.trace = makeTracer(process.stderr);
+  preflightOutputs(opts);
+  const { report, evidence } = await runWithTerminal(all, run, concurrency, opts);
+  return emit(report, evidence, opts);
+}
+
+/**
+ * Run the checks with the terminal niceties: the --verbose trace and, when stderr is a terminal,
+ * the progress line (nothing at all when stderr is piped). Shared by `check` and `demo`.
+ */
+export async function runWithTerminal(
+  names: string[],
+  run: RunOptions,
+  concurrency: number,
+  opts: OutputOptions,
+  progress: Progress | null = makeProgress(opts),
+): Promise<{ report: Report; evidence: ServerEvidence[] }> {
   const { runServers } = await import('../run/run.js');
-  const { report, evidence } = await runServers(all, run, concurrency);
-  return emit(report, evidence as ServerEvidence[], opts);
+  const tracer = opts.verbose ? makeTracer(progress ? (l: string) => progress.log(l) : process.stderr) : null;
+  if (tracer || progress) {
+    const outer = run.trace;
+    run = {
+      ...run,
+      trace: (server, e) => {
+        outer?.(server, e);
+        tracer?.(server, e);
+        progress?.trace(server, e);
+      },
+    };
+  }
+  if (tracer) {
+    const via = run.resolvers.length > 0 ? run.resolvers.join(', ') : 'the system resolver';
+    const line = `* fedcheck ${VERSION}: ${names.length} server name${names.length === 1 ? '' : 's'}, DNS via ${via}, deadline ${run.timeoutMs / 1000} s per server name`;
+    if (progress) progress.log(line);
+    else process.stderr.write(line + '\n');
+  }
+  progress?.setTotal(names.length);
+  try {
+    return await runServers(names, run, concurrency, progress ? { onStart: (n) => progress.start(n), onDone: (n) => progress.finish(n) } : {});
+  } finally {
+    progress?.stop();
+  }
+}
+
+/** The progress line, when stderr is a terminal; null otherwise (nothing extra when piped). */
+export function makeProgress(opts: OutputOptions): Progress | null {
+  if (!process.stderr.isTTY || process.env.FEDCHECK_NO_PROGRESS) return null;
+  const colour = shouldColour(process.stderr, process.env, typeof opts.color === 'boolean' ? opts.color : undefined);
+  return new Progress(process.stderr, colour);
+}
+
+/**
+ * --junit and --save-evidence files are written after the run: make sure they can be, before
+ * anything is sent (exit 2 is for bad input detected before the run).
+ */
+export function preflightOutputs(opts: OutputOptions): void {
+  for (const [flag, file] of [['--junit', opts.junit], ['--save-evidence', opts.saveEvidence]] as const) {
+    if (file === undefined) continue;
+    if (file === '') throw new ExitError(`${flag}: an empty file name`, 2);
+    try {
+      if (existsSync(file)) {
+        if (statSync(file).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+        accessSync(file, constants.W_OK);
+      } else {
+        accessSync(dirname(resolvePath(file)), constants.W_OK);
+      }
+    } catch (e) {
+      throw new ExitError(`${flag} ${file}: cannot write it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 2);
+    }
+  }
 }
 
 export function validateResolver(r: string): void {

@@ -1,38 +1,61 @@
-/** `fedcheck demo [scenario]`: bring up a lab scenario on loopback and check it. */
+/**
+ * `fedcheck demo [scenario]`: bring up a lab scenario on loopback and check it, with every output
+ * option of `check`. The exit code is the check's: a broken scenario exits 1.
+ */
 import type { OutputOptions } from './main.js';
 import { ExitError } from './main.js';
-import { parseTimeout } from './check.js';
+import { makeProgress, parseTimeout, preflightOutputs, runWithTerminal } from './check.js';
 import { emit } from './output.js';
-import { makeTracer } from './trace.js';
+import { sanitize } from '../core/sanitize.js';
 
-export async function runDemoCommand(name: string | undefined, opts: OutputOptions & { list?: boolean; rtt: string; timeout: string }): Promise<number> {
+export interface DemoCliOptions extends OutputOptions {
+  list?: boolean;
+  rtt: string;
+  timeout: string;
+}
+
+export async function runDemoCommand(name: string | undefined, opts: DemoCliOptions): Promise<number> {
   const { scenarios, findScenario } = await import('../lab/scenarios/index.js');
   if (opts.list) {
-    const width = Math.max(...scenarios.map((s) => s.name.length));
-    const groups = [...new Set(scenarios.map((s) => s.group))];
-    for (const g of groups) {
-      process.stdout.write(`${g}:\n`);
-      for (const s of scenarios.filter((x) => x.group === g)) process.stdout.write(`  ${s.name.padEnd(width)}  ${s.title}\n`);
-    }
+    process.stdout.write(listScenarios(scenarios));
     return 0;
   }
   const scenario = findScenario(name ?? 'healthy');
-  if (!scenario) throw new ExitError(`no lab scenario named "${name}" (see fedcheck demo --list)`, 2);
+  if (!scenario) throw new ExitError(`no lab scenario named "${sanitize(name ?? '', 60)}" (see fedcheck demo --list)`, 2);
   const rtt = Number(opts.rtt);
-  if (!Number.isFinite(rtt) || rtt < 0 || rtt > 5000) throw new ExitError(`--rtt "${opts.rtt}" must be a number of milliseconds from 0 to 5000`, 2);
+  if (!/^\d+(\.\d+)?$/.test(opts.rtt.trim()) || rtt > 5000) throw new ExitError(`--rtt "${sanitize(opts.rtt, 20)}" must be a number of milliseconds from 0 to 5000`, 2);
   const timeoutMs = parseTimeout(opts.timeout);
+  preflightOutputs(opts);
+  const progress = makeProgress(opts);
+  progress?.status(`starting the lab for scenario ${scenario.name}…`);
   const { startLab } = await import('../lab/deployment.js');
   const lab = await startLab(scenario, { rttMs: rtt, timeoutMs });
   try {
-    const { runServers } = await import('../run/run.js');
-    const runOpts = { ...lab.runOptions, ...(opts.verbose ? { trace: makeTracer(process.stderr) } : {}) };
+    const banner = [
+      `fedcheck demo: lab scenario "${scenario.name}" — ${scenario.title}`,
+      `  (the same as: fedcheck check ${lab.cliArgs.map((a) => (/[\s"'$]/.test(a) ? JSON.stringify(a) : a)).join(' ')})`,
+    ];
     if (!opts.json) {
-      process.stderr.write(`fedcheck demo: lab scenario "${scenario.name}" — ${scenario.title}\n`);
-      process.stderr.write(`  (the same as: fedcheck check ${lab.cliArgs.map((a) => (/[\s"'$]/.test(a) ? JSON.stringify(a) : a)).join(' ')})\n\n`);
+      for (const l of banner) progress ? progress.log(l) : process.stderr.write(l + '\n');
+      progress ? progress.log('') : process.stderr.write('\n');
     }
-    const { report, evidence } = await runServers([lab.serverName], runOpts, 1);
+    const { report, evidence } = await runWithTerminal([lab.serverName], lab.runOptions, 1, opts, progress);
     return await emit(report, evidence, opts);
   } finally {
+    progress?.stop();
     await lab.stop();
   }
+}
+
+/** `demo --list`: the scenarios grouped (healthy first, then one group per area). */
+export function listScenarios(scenarios: ReadonlyArray<{ name: string; title: string; group: string }>): string {
+  const width = Math.max(...scenarios.map((s) => s.name.length));
+  const groups = [...new Set(scenarios.map((s) => s.group))];
+  const out: string[] = [];
+  for (const g of groups) {
+    out.push(`${g}:`);
+    for (const s of scenarios.filter((x) => x.group === g)) out.push(`  ${s.name.padEnd(width)}  ${s.title}`);
+  }
+  out.push('', 'Run one with: fedcheck demo <scenario> (accepts every output option of check: --json, --junit, --markdown, --verbose, --save-evidence…)');
+  return out.join('\n') + '\n';
 }

@@ -14,22 +14,25 @@ export class ExitError extends Error {
   }
 }
 
-const collect = (v: string, prev: string[]) => [...prev, v];
+const collect = (v: string, prev: string[] | undefined) => [...(prev ?? []), v];
 
 export interface OutputOptions {
   json?: boolean;
   junit?: string;
   markdown?: boolean;
+  /** --color → true, --no-color → false, neither → undefined (NO_COLOR / FORCE_COLOR / TTY decide) */
   color?: boolean;
   verbose?: boolean;
   saveEvidence?: string;
+  /** detail every server even when there are many */
+  full?: boolean;
 }
 
 export interface CheckCliOptions extends OutputOptions {
-  resolver: string[];
-  resolve: string[];
-  connectTo: string[];
-  cacert: string[];
+  resolver?: string[];
+  resolve?: string[];
+  connectTo?: string[];
+  cacert?: string[];
   backend?: string;
   timeout: string;
   ipv4?: boolean;
@@ -38,22 +41,30 @@ export interface CheckCliOptions extends OutputOptions {
   concurrency: string;
 }
 
-function addOutputOptions(cmd: Command): Command {
+/** Options of every command that prints a report (check, demo, judge). */
+function addReportOptions(cmd: Command): Command {
   return cmd
-    .option('--json', 'print the JSON report (schema: docs/report.schema.json) instead of text')
+    .addOption(new Option('--json', 'print the JSON report (schema: docs/report.schema.json) instead of text').conflicts('markdown'))
     .option('--junit <file>', 'also write a JUnit XML report to <file> (one testcase per check and target)')
-    .option('--markdown', 'print a Markdown report for a support ticket (credentials redacted)')
-    .option('--no-color', 'no colour, even on a terminal (NO_COLOR and FORCE_COLOR are honoured too)')
+    .addOption(new Option('--markdown', 'print a Markdown report for a support ticket or issue (credentials redacted)').conflicts('json'))
+    .option('--full', 'detail every server (by default, from 10 servers on only those with problems are detailed)')
+    .option('--color', 'colour even when stdout is not a terminal')
+    .option('--no-color', 'no colour, even on a terminal (NO_COLOR and FORCE_COLOR are honoured too)');
+}
+
+/** Options of the commands that run checks (check, demo). */
+function addOutputOptions(cmd: Command): Command {
+  return addReportOptions(cmd)
     .option('-v, --verbose', 'trace every DNS query, connection and request on stderr, with timings')
     .option('--save-evidence <file>', 'write everything the probes gathered to <file>, for `fedcheck judge`');
 }
 
 function addNetworkOptions(cmd: Command): Command {
   return cmd
-    .option('--resolver <addr[:port]>', 'send every DNS query to this server (repeatable; IPv6 as [addr]:port); no system resolver', collect, [])
-    .option('--resolve <host:port:addr>', 'as curl: connections to host:port go to addr, no DNS lookup (repeatable)', collect, [])
-    .option('--connect-to <host:port:chost:cport>', 'as curl: connections to host:port go to chost:cport; TLS name and Host unchanged (repeatable)', collect, [])
-    .option('--cacert <file>', 'also trust the CA certificates in this PEM file (repeatable)', collect, [])
+    .option('--resolver <addr[:port]>', 'send every DNS query to this server (repeatable; IPv6 as [addr]:port); no system resolver', collect)
+    .option('--resolve <host:port:addr>', 'as curl: connections to host:port go to addr, no DNS lookup (repeatable)', collect)
+    .option('--connect-to <host:port:chost:cport>', 'as curl: connections to host:port go to chost:cport; TLS name and Host unchanged (repeatable)', collect)
+    .option('--cacert <file>', 'also trust the CA certificates in this PEM file (repeatable)', collect)
     .option('--backend <url>', "the homeserver's own listener behind the proxy, e.g. http://127.0.0.1:8008")
     .option('--timeout <seconds>', 'deadline for each server name (with one name, for the whole run)', String(DEFAULT_TIMEOUT_S))
     .addOption(new Option('-4, --ipv4', 'use only IPv4 addresses').conflicts('ipv6'))
@@ -65,7 +76,7 @@ export function buildProgram(): Command {
     .description('Can other Matrix servers and clients find and talk to this homeserver? If not, what exactly must be fixed?')
     .version(VERSION, '-V, --version')
     .exitOverride()
-    .configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') });
+    .configureOutput({ outputError: (str, write) => write(`fedcheck: ${(str.split('\n')[0] ?? '').replace(/^error:\s*/, '')}\n`) });
 
   const check = program
     .command('check')
@@ -104,14 +115,11 @@ export function buildProgram(): Command {
       process.exitCode = await runBackendCli(opts);
     });
 
-  program
+  const judge = program
     .command('judge')
-    .description('re-run the checks offline on an evidence bundle written by --save-evidence, and print the report')
-    .argument('<file>', 'evidence bundle')
-    .option('--json', 'print the JSON report')
-    .option('--junit <file>', 'also write a JUnit XML report')
-    .option('--markdown', 'print a Markdown report')
-    .option('--no-color', 'no colour')
+    .description('re-run the checks offline on an evidence bundle written by --save-evidence, and print the same report')
+    .argument('<file>', 'evidence bundle');
+  addReportOptions(judge)
     .exitOverride()
     .action(async (file: string, opts: OutputOptions) => {
       const { runJudgeCommand } = await import('./judge.js');

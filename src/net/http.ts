@@ -24,6 +24,11 @@ export interface TraceEvent {
   kind: 'dns' | 'connect' | 'tls' | 'request' | 'response' | 'error' | 'note';
   message: string;
   ms?: number;
+  /** kind 'tls': the handshake facts, certificate chain included, and where the connection went (for --verbose) */
+  tls?: TlsEvidence;
+  peer?: { address: string; port: number };
+  /** request / response / error events of an HTTP exchange: which request, on which connection */
+  exchange?: { method: string; path: string; hostHeader: string; address: string; port: number };
 }
 
 /** Everything a probe needs to touch the network. Built once per server name by the CLI. */
@@ -139,6 +144,34 @@ export function tlsEvidenceOf(sock: tls.TLSSocket, servername: string | null): T
 }
 
 /**
+ * One client TLS context per trust store, shared by every connection of the run. Building a
+ * context from a `ca` list of ~300 PEMs (roots + NODE_EXTRA_CA_CERTS + --cacert) costs ~80 ms of
+ * CPU (docs/performance.md): per connection that alone exceeded the network time of a check.
+ * With extra CAs we start from Node's default store (parsed once per process, NODE_EXTRA_CA_CERTS
+ * included) and add them to this context's own copy of it (~2 ms; the global store is untouched),
+ * falling back to the full `ca` list if the native handle lacks `addCACert`.
+ * Sharing a context does not resume sessions: Node's client contexts use
+ * SSL_SESS_CACHE_NO_INTERNAL, so only an explicit `session` option resumes, and we pass none
+ * (test/perf/connection.test.ts checks `sessionReused`).
+ */
+const secureContexts = new WeakMap<Trust, tls.SecureContext>();
+export function secureContextFor(trust: Trust): tls.SecureContext {
+  let c = secureContexts.get(trust);
+  if (!c) {
+    // Accept old protocols so that we can report them rather than fail blind.
+    const base: tls.SecureContextOptions = { minVersion: 'TLSv1', ciphers: 'DEFAULT:@SECLEVEL=0' };
+    c = tls.createSecureContext(base);
+    const native = (c as unknown as { context?: { addCACert?: (pem: string) => void } }).context;
+    if (trust.ca) {
+      if (typeof native?.addCACert === 'function') for (const pem of trust.extra) native.addCACert(pem);
+      else c = tls.createSecureContext({ ...base, ca: trust.ca });
+    }
+    secureContexts.set(trust, c);
+  }
+  return c;
+}
+
+/**
  * A connection to one address, shared by all probes of that address. The first request opens
  * it; its TLS facts are kept in `tls`. Requests are pipelined (idempotent ones) on one socket.
  */
@@ -148,6 +181,11 @@ export class Connection {
   connectError: NetError | null = null;
   private client: Client;
   private phase: NetError['phase'] = 'connect';
+  /** sockets opened by this connection, destroyed on close() even mid-handshake */
+  private readonly sockets = new Set<net.Socket>();
+  private closed = false;
+  /** the smallest timeout among the requests waiting for this connection */
+  private connectBudget = Infinity;
 
   constructor(private readonly ctx: NetContext, readonly endpoint: Endpoint) {
     const origin = `${endpoint.scheme}://${hostForUrl(endpoint.address)}:${endpoint.port}`;
@@ -158,7 +196,7 @@ export class Connection {
       bodyTimeout: step(),
       keepAliveTimeout: 10_000,
       maxHeaderSize: 64 * 1024,
-      connect: (_opts, cb) => this.open(cb, step()),
+      connect: (_opts, cb) => this.open(cb, Math.min(step(), this.connectBudget)),
     });
   }
 
@@ -188,7 +226,15 @@ export class Connection {
       return;
     }
     const family = net.isIPv6(endpoint.address) ? 6 : 4;
+    if (this.closed) {
+      const err = new Error('connection closed') as NodeJS.ErrnoException;
+      err.code = 'ECONNABORTED';
+      queueMicrotask(() => finish(err, null));
+      return;
+    }
     const tcp = net.connect({ host: endpoint.address, port: endpoint.port, family, noDelay: true });
+    this.sockets.add(tcp);
+    tcp.once('close', () => this.sockets.delete(tcp));
     timer = setTimeout(() => {
       const err = new Error(
         this.phase === 'connect'
@@ -211,12 +257,10 @@ export class Connection {
         rejectUnauthorized: false,
         checkServerIdentity: () => undefined,
         ALPNProtocols: ['http/1.1'],
-        ca: ctx.trust.ca,
+        // CA list, minVersion and ciphers live in the shared context (see secureContextFor).
+        secureContext: secureContextFor(ctx.trust),
         // No session resumption: a resumed session skips certificate validation.
         session: undefined,
-        // Accept old protocols so that we can report them rather than fail blind.
-        minVersion: 'TLSv1',
-        ciphers: 'DEFAULT:@SECLEVEL=0',
       };
       if (endpoint.servername) opts.servername = endpoint.servername;
       const sock = tls.connect(opts);
@@ -228,6 +272,8 @@ export class Connection {
           kind: 'tls',
           message: `TLS ${this.tls.protocol} ${this.tls.cipher} SNI=${endpoint.servername ?? '(none)'} chain=${this.tls.chainAuthorized ? 'trusted' : this.tls.chainError}`,
           ms: Date.now() - t0,
+          tls: this.tls,
+          peer: { address: endpoint.address, port: endpoint.port },
         });
         finish(null, sock);
       });
@@ -251,10 +297,23 @@ export class Connection {
     const cap = spec.maxBodyBytes ?? DEFAULT_BODY_CAP;
     const signal = AbortSignal.timeout(timeout);
     const headers: Record<string, string> = { host: spec.hostHeader, 'user-agent': ctx.userAgent, accept: 'application/json', ...(spec.headers ?? {}) };
-    ctx.trace?.({ kind: 'request', message: `> ${method} ${spec.path} Host: ${spec.hostHeader} (${endpoint.address}:${endpoint.port})` });
+    const exchange = { method, path: spec.path, hostHeader: spec.hostHeader, address: endpoint.address, port: endpoint.port };
+    ctx.trace?.({ kind: 'request', message: `> ${method} ${spec.path} Host: ${spec.hostHeader} (${endpoint.address}:${endpoint.port})`, exchange });
     let phase: NetError['phase'] = 'connect';
+    if (!this.tls && !this.closed) this.connectBudget = Math.min(this.connectBudget, timeout);
+    // undici does not always honour an abort while its connect hook is still running: race it.
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => {
+        const e = new Error(`no complete answer within ${timeout} ms`) as NodeJS.ErrnoException;
+        e.code = 'TimeoutError';
+        reject(e);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    aborted.catch(() => undefined);
     try {
-      const res = await this.client.request({
+      const res = await Promise.race([aborted, this.client.request({
         method: method as 'GET',
         path: spec.path,
         headers,
@@ -262,11 +321,15 @@ export class Connection {
         signal,
         headersTimeout: timeout,
         bodyTimeout: timeout,
-      });
+        // undici's default (blocking unless HEAD) holds the next pipelined request until this
+        // one's headers arrive: one extra round trip per probe on the shared connection.
+        blocking: false,
+      })]);
       phase = 'http';
       const chunks: Buffer[] = [];
       let bytes = 0;
       let truncated = false;
+      const reading = (async () => {
       for await (const chunk of res.body) {
         const b = chunk as Buffer;
         if (bytes + b.length > cap) {
@@ -279,6 +342,14 @@ export class Connection {
         chunks.push(b);
         bytes += b.length;
       }
+      })();
+      reading.catch(() => undefined);
+      try {
+        await Promise.race([aborted, reading]);
+      } catch (e) {
+        res.body.destroy();
+        throw e;
+      }
       const response: HttpResponseEvidence = {
         status: res.statusCode,
         httpVersion: '1.1',
@@ -287,22 +358,37 @@ export class Connection {
         bodyBytes: bytes,
         truncated,
       };
-      ctx.trace?.({ kind: 'response', message: `< ${res.statusCode} (${bytes} bytes${truncated ? ', truncated' : ''})`, ms: Date.now() - t0 });
+      ctx.trace?.({ kind: 'response', message: `< ${res.statusCode} (${bytes} bytes${truncated ? ', truncated' : ''})`, ms: Date.now() - t0, exchange });
       return { ...base, tls: this.tls, response, error: null, ms: Date.now() - t0 };
     } catch (e) {
       // A failure inside our connect hook carries its own phase.
-      const error = this.connectError && phase === 'connect' ? this.connectError : classifyError(e, this.tls ? 'http' : phase);
+      // Before any response the phase is the connection's own (connect → tls → http).
+      const where = phase === 'connect' ? (this.tls ? 'http' : this.phase) : phase;
+      let error = this.connectError && phase === 'connect' ? this.connectError : classifyError(e, where);
+      if (signal.aborted && phase === 'connect' && !this.connectError) {
+        error = where === 'tls'
+          ? { phase: 'timeout', code: 'TLS_HANDSHAKE_TIMEOUT', message: `TLS handshake not completed within ${timeout} ms (the server accepted the connection but never finished TLS)` }
+          : where === 'connect'
+            ? { phase: 'timeout', code: 'ETIMEDOUT', message: `connection attempt timed out after ${timeout} ms (no answer to the TCP handshake)` }
+            : { phase: 'timeout', code: 'ETIMEDOUT', message: `no response within ${timeout} ms` };
+      }
       if (signal.aborted && error.phase !== 'timeout') {
         error.phase = 'timeout';
         error.message = `no complete answer within ${timeout} ms (${error.message})`;
       }
-      ctx.trace?.({ kind: 'error', message: `${method} ${spec.path}: ${error.message}`, ms: Date.now() - t0 });
+      ctx.trace?.({ kind: 'error', message: `${method} ${spec.path}: ${error.message}`, ms: Date.now() - t0, exchange });
       return { ...base, tls: this.tls, response: null, error, ms: Date.now() - t0 };
+    } finally {
+      if (onAbort) signal.removeEventListener('abort', onAbort);
     }
   }
 
+  /** Tear down at once: pending handshakes included (a silent server must not hold us). */
   async close(): Promise<void> {
-    await this.client.destroy().catch(() => undefined);
+    this.closed = true;
+    for (const s of this.sockets) s.destroy();
+    this.sockets.clear();
+    void this.client.destroy().catch(() => undefined);
   }
 }
 

@@ -8,6 +8,7 @@ import type { ParsedServerName } from '../core/server-name.js';
 import type { NetContext } from '../net/http.js';
 import type { DiscoveryEvidence } from './resolve.js';
 import type { RunOptions } from '../run/options.js';
+import { clientGatherer, clientCopiesGatherer, compatibilityGatherer } from './client.js';
 
 export interface GatherContext {
   net: NetContext;
@@ -24,4 +25,8 @@ export interface Gatherer {
 }
 
 /** The registry: one line per gatherer. */
-export const gatherers: Gatherer[] = [];
+export const gatherers: Gatherer[] = [
+  clientGatherer,
+  clientCopiesGatherer,
+  compatibilityGatherer,
+];

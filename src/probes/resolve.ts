@@ -177,7 +177,9 @@ export async function discover(ctx: NetContext, parsed: ParsedServerName): Promi
   // Step 3: well-known, with steps 4–6 started speculatively alongside.
   const ownSrvP = startSrv(ctx, H);
   const ownDefaultP = targetLookup(ctx, H, DEFAULT_PORT, false);
-  const wk = await fetchServerWellKnown(ctx, H);
+  // At most 40 % of the remaining time for the well-known, so that a silent web server at the
+  // apex still leaves time to check (and report on) the steps that follow.
+  const wk = await fetchServerWellKnown(ctx, H, Math.max(500, Math.floor((ctx.deadline - Date.now()) * 0.4)));
   const last = wk.hops[wk.hops.length - 1]?.exchange;
   const verdict = wk.outcome === 'response' && last?.response ? parseServerWellKnown(last.response) : null;
   ev.wellKnown = { ...wk, verdict };

@@ -49,14 +49,21 @@ export function tlsProblemFor(ex: HttpExchange, host: string): string | null {
   return null;
 }
 
-export async function fetchServerWellKnown(ctx: NetContext, hostname: string): Promise<WellKnownFetch> {
+/**
+ * `budgetMs` bounds the whole fetch (all hops): a silent web server at the apex must not eat the
+ * time the rest of the run needs to report on the fallback steps.
+ */
+export async function fetchServerWellKnown(ctx: NetContext, hostname: string, budgetMs = ctx.stepTimeoutMs): Promise<WellKnownFetch> {
+  const until = Date.now() + budgetMs;
   const first = `https://${hostname}/.well-known/matrix/server`;
   const hops: WellKnownHop[] = [];
   const seen = new Set<string>();
   let url = new URL(first);
   for (;;) {
     seen.add(url.href);
-    const exchange = await fetchUrl(ctx, url, { maxBodyBytes: WELL_KNOWN_MAX_BYTES });
+    const left = until - Date.now();
+    if (left <= 0) return { url: first, hops, outcome: 'error', reason: `no answer within the ${Math.round(budgetMs / 100) / 10} s given to the well-known` };
+    const exchange = await fetchUrl(ctx, url, { maxBodyBytes: WELL_KNOWN_MAX_BYTES, timeoutMs: Math.min(ctx.stepTimeoutMs, left) });
     const tlsProblem = exchange.response || exchange.tls ? tlsProblemFor(exchange, url.hostname.replace(/^\[|\]$/g, '')) : null;
     hops.push({ exchange, tlsProblem });
     if (exchange.error) return { url: first, hops, outcome: 'error', reason: exchange.error.message };

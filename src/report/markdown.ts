@@ -5,11 +5,13 @@
 import type { Finding, Report, ServerReport } from '../core/types.js';
 import { clean, defaultRedact } from './clean.js';
 import { groupByStage, stageOf, STAGE_TITLES } from './stages.js';
-import { METHOD_WORDS, hostPort, lookup } from './text.js';
+import { METHOD_WORDS, hostPort, lookup, serversToDetail } from './text.js';
 
 export interface MarkdownOptions {
   /** applied to every piece of text taken from the report; default: defaultRedact */
   redact?: (s: string) => string;
+  /** detail every server, even in a report of many (see serversToDetail in text.ts) */
+  full?: boolean;
 }
 
 export { defaultRedact };
@@ -47,7 +49,19 @@ export function renderMarkdown(report: Report, options: MarkdownOptions = {}): s
   );
   out.push(meta.join(' · '), '');
 
-  for (const server of servers) out.push(...renderServer(server, t));
+  if (servers.length > 1) {
+    out.push('| server | verdict | fail | warn |', '| --- | --- | --- | --- |');
+    for (const s of servers) {
+      const checks = Array.isArray(s.checks) ? s.checks : [];
+      const fails = checks.filter((c) => c.status === 'fail').length;
+      const warns = checks.filter((c) => c.status === 'warn').length;
+      out.push(`| ${t(s.serverName)} | ${s.ok ? '✅ OK' : '❌ FAIL'} | ${fails} | ${warns} |`);
+    }
+    out.push('');
+  }
+  const { shown, note } = serversToDetail(servers, options.full === true);
+  if (note) out.push(`_${escapeMarkdown(note)}_`, '');
+  for (const server of shown) out.push(...renderServer(server, t));
   return out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd() + '\n';
 }
 

@@ -12,6 +12,29 @@ export interface TextOptions {
   colour: boolean;
   /** terminal width in columns (default 100, at least 40 is assumed) */
   width?: number;
+  /**
+   * Detail every server. By default a report of BRIEF_FROM servers or more details only the
+   * servers with a failed check (the summary table lists them all) and says so.
+   */
+  full?: boolean;
+}
+
+/** From this many servers on, only the servers with problems are detailed (unless `full`). */
+export const BRIEF_FROM = 10;
+
+/** Which servers a human-facing report details, and the note that says what was left out. */
+export function serversToDetail(servers: readonly ServerReport[], full: boolean): { shown: ServerReport[]; note: string | null } {
+  if (full || servers.length < BRIEF_FROM) return { shown: [...servers], note: null };
+  const shown = servers.filter((s) => !s.ok);
+  const hidden = servers.length - shown.length;
+  const warned = servers.filter((s) => s.ok && counts(s).warn > 0).length;
+  const what =
+    shown.length === 0
+      ? `No server has a failed check, so none is detailed`
+      : `Details are shown only for the ${shown.length === 1 ? 'server' : `${shown.length} servers`} with problems`;
+  const rest = hidden > 0 && shown.length > 0 ? `; the other ${hidden} passed` : '';
+  const warnings = warned > 0 ? ` (${warned} of them with warnings, counted in the table)` : '';
+  return { shown, note: `${what}${rest}${warnings}. Use --full to detail every server.` };
 }
 
 const DEFAULT_WIDTH = 100;
@@ -58,7 +81,9 @@ export function renderText(report: Report, options: TextOptions): string {
   if (servers.length > 1) {
     out.push('', renderSummaryTable(servers, p, width));
   }
-  for (const server of servers) {
+  const { shown, note } = serversToDetail(servers, options.full === true);
+  if (note) out.push('', ...block(note, width, p.dim));
+  for (const server of shown) {
     out.push('', ...renderServer(server, p, width));
   }
   if (servers.length === 0) out.push('', 'no servers were checked');

@@ -66,7 +66,10 @@ function optionsEvidence(opts: RunOptions): ServerEvidence['options'] {
 
 export async function gatherServer(input: string, opts: RunOptions, prep: Prepared): Promise<ServerEvidence> {
   const started = Date.now();
-  const deadline = started + opts.timeoutMs;
+  // Probes stop a little before the deadline so their timeouts are recorded as evidence and the
+  // report is rendered within --timeout; the guard below is the backstop.
+  const hardDeadline = started + opts.timeoutMs - 40;
+  const deadline = hardDeadline - Math.min(250, Math.floor(opts.timeoutMs / 10));
   const parsed = parseServerName(input);
   const ev: ServerEvidence = {
     evidenceVersion: 1,
@@ -85,7 +88,7 @@ export async function gatherServer(input: string, opts: RunOptions, prep: Prepar
   const net = makeNetContext(opts, prep, deadline, parsed.serverName);
   const work = gatherInto(ev, net, parsed, opts);
   let guard: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<'timeout'>((r) => (guard = setTimeout(() => r('timeout'), Math.max(0, deadline - Date.now()))));
+  const timedOut = new Promise<'timeout'>((r) => (guard = setTimeout(() => r('timeout'), Math.max(0, hardDeadline - Date.now()))));
   const which = await Promise.race([work.then(() => 'done' as const), timedOut]);
   clearTimeout(guard);
   if (which === 'timeout') {

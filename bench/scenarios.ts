@@ -1,0 +1,67 @@
+/**
+ * Scenario latency: one lab scenario at a simulated RTT. The lab runs in a helper process (its
+ * servers' CPU is not the check's); the check — gather, then judge — runs here, several times
+ * against the same lab. Every repetition builds a fresh NetContext and trust store: new DNS
+ * cache, new connections, new TLS context, no session reuse. Only the JIT's warmth carries over
+ * (one unmeasured warm-up run first).
+ */
+import { fileURLToPath } from 'node:url';
+import { gatherServer, prepare } from '../src/run/gather.js';
+import { judgeServer } from '../src/run/judge.js';
+import { gatherers, type Gatherer } from '../src/probes/gatherers.js';
+import type { TraceEvent } from '../src/net/http.js';
+import type { RunOptions } from '../src/run/options.js';
+import { startHelper } from './child.js';
+import { median } from './stats.js';
+
+export interface TracedEvent {
+  /** ms since the start of the run */
+  at: number;
+  kind: TraceEvent['kind'];
+  message: string;
+}
+
+export interface ScenarioResult {
+  scenario: string;
+  rttMs: number;
+  samplesMs: number[];
+  medianMs: number;
+  ok: boolean;
+  method: string | null;
+  /** the trace of the run closest to the median */
+  trace: TracedEvent[];
+}
+
+export interface MeasureOptions {
+  /** run without the extra gatherers of src/probes/gatherers.ts (client discovery, proxy…) */
+  withoutExtraGatherers?: boolean;
+}
+
+const LAB_CHILD = fileURLToPath(new URL('./lab-child.js', import.meta.url));
+
+export async function measureScenario(name: string, rttMs: number, reps: number, mo: MeasureOptions = {}): Promise<ScenarioResult> {
+  const lab = await startHelper<{ serverName: string; runOptions: RunOptions }>(LAB_CHILD, [name, String(rttMs)]);
+  const saved: Gatherer[] = [...gatherers];
+  if (mo.withoutExtraGatherers) gatherers.length = 0;
+  try {
+    const { serverName, runOptions } = lab.info;
+    const runs: Array<{ ms: number; trace: TracedEvent[]; ok: boolean; method: string | null }> = [];
+    for (let i = 0; i <= reps; i++) {
+      const trace: TracedEvent[] = [];
+      let t0 = 0;
+      const opts: RunOptions = { ...runOptions, trace: (_s: string, e: TraceEvent) => trace.push({ at: performance.now() - t0, kind: e.kind, message: e.message }) };
+      t0 = performance.now();
+      const ev = await gatherServer(serverName, opts, prepare(opts));
+      const report = judgeServer(ev);
+      const ms = performance.now() - t0;
+      if (i > 0) runs.push({ ms, trace, ok: report.ok, method: report.resolution?.method ?? null }); // run 0 warms up
+    }
+    const samplesMs = runs.map((r) => r.ms);
+    const med = median(samplesMs);
+    const closest = runs.reduce((a, b) => (Math.abs(b.ms - med) < Math.abs(a.ms - med) ? b : a));
+    return { scenario: name, rttMs, samplesMs, medianMs: med, ok: runs.every((r) => r.ok), method: closest.method, trace: closest.trace };
+  } finally {
+    gatherers.splice(0, gatherers.length, ...saved);
+    await lab.stop();
+  }
+}

@@ -1,0 +1,841 @@
+/**
+ * What the reverse proxy does to requests — evidence only, no verdicts (checks/uri-canonicalization,
+ * forwarded-headers, upload-limit, admin-exposure judge it).
+ *
+ * For one endpoint (address, port, SNI, Host — from the resolution or the client base URL):
+ * 1. Is the stand-in backend (`fedcheck backend`) behind the proxy? A request carrying
+ *    `X-Fedcheck-Probe` comes back as an echo of what arrived → **exact mode**. Otherwise
+ *    **live mode** (a real homeserver, or nothing).
+ * 2. Exact mode: the probe set (core/proxy-probes.ts) on one `Connection` (pipelined), the edge
+ *    probes on raw sockets (no HTTP library would send them), two header probes (with and without a
+ *    client-supplied X-Forwarded-For). Each result keeps the target sent and the target echoed.
+ * 3. Live mode: pairs of requests that differ only by an encoded '/' (or a dot segment) in an ID,
+ *    on routes a homeserver answers with an auth error; a change in the answer's class shows what
+ *    the proxy did to the path. Whatever cannot be seen from outside is left to the check to say.
+ * 4. Both modes: the upload limit (declared Content-Length + `Expect: 100-continue`, no body sent,
+ *    binary search) and the admin paths.
+ */
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { randomBytes } from 'node:crypto';
+import type { NetError } from '../core/types.js';
+import { buildProbeSet, type EndpointRole, type TargetProbe } from '../core/proxy-probes.js';
+import { classifyError, Connection, fetchUrl, hostForUrl, routeFor, type Endpoint, type NetContext } from '../net/http.js';
+import { BACKEND_SERVER_NAME, ECHO_MARKER, PROBE_HEADER, type EchoRecord } from '../backend/server.js';
+import type { GatherContext, Gatherer } from './gatherers.js';
+
+// ---------------------------------------------------------------------------------------------
+// Evidence (plain JSON)
+// ---------------------------------------------------------------------------------------------
+
+/** A response that was not an echo, in short. */
+export interface ProbeResponse {
+  status: number;
+  /** the `Server` header, if any */
+  server: string | null;
+  contentType: string | null;
+  /** `errcode` when the body is a Matrix error object */
+  errcode: string | null;
+  /** the body is JSON (an object) */
+  json: boolean;
+  /** first 300 characters of the body */
+  bodySnippet: string;
+}
+
+/** What the stand-in echoed, without the bulk. */
+export interface EchoSummary {
+  rawTarget: string;
+  rawTargetBase64?: string;
+  method: string;
+  httpVersion: string;
+  parseError?: string;
+}
+
+export interface TargetProbeResult {
+  probe: TargetProbe;
+  echo: EchoSummary | null;
+  /** the response when it was not an echo (the proxy, or a homeserver, answered itself) */
+  response: ProbeResponse | null;
+  error: NetError | null;
+  ms: number;
+}
+
+export interface HeaderProbeResult {
+  target: string;
+  /** request headers fedcheck sent (besides Host/User-Agent/Accept) */
+  sentHeaders: Record<string, string>;
+  hostHeader: string;
+  echo: EchoRecord | null;
+  response: ProbeResponse | null;
+  error: NetError | null;
+}
+
+export interface ForwardedEvidence {
+  /** no client-supplied forwarding headers */
+  plain: HeaderProbeResult;
+  /** with `X-Forwarded-For: <spoofedAddress>` */
+  spoofed: HeaderProbeResult;
+  spoofedAddress: string;
+}
+
+export interface UploadAttempt {
+  declared: number;
+  /** continue: 100 Continue; refused: 413; final: another final status; no-response: nothing within the wait */
+  outcome: 'continue' | 'refused' | 'final' | 'no-response' | 'error';
+  status: number | null;
+  errcode: string | null;
+  server: string | null;
+  ms: number;
+  error?: string;
+}
+
+export interface UploadEvidence {
+  method: 'POST' | 'PUT';
+  target: string;
+  technique: 'expect-100-continue';
+  /** the size judged against (the homeserver's usual limit for this endpoint's role) */
+  thresholdBytes: number;
+  thresholdReason: string;
+  attempts: UploadAttempt[];
+  /** largest declared size not refused, smallest refused (null when none) */
+  largestAccepted: number | null;
+  smallestRefused: number | null;
+  /** 413 came with a Matrix error body: the homeserver's own limit, not the proxy's */
+  refusedByHomeserver: boolean;
+  /** request body bytes actually sent (always 0: only headers are sent) */
+  bodyBytesSent: number;
+}
+
+export interface AdminProbe {
+  id: string;
+  implementation: string;
+  /** the prefix that matters, e.g. /_synapse/admin/ */
+  prefix: string;
+  target: string;
+}
+
+export interface AdminProbeResult extends AdminProbe {
+  /** exact mode: the proxy forwarded it to the stand-in */
+  forwarded: boolean;
+  response: ProbeResponse | null;
+  error: NetError | null;
+}
+
+export interface LiveExchange {
+  target: string;
+  response: ProbeResponse | null;
+  error: NetError | null;
+}
+
+export interface LiveRoutingProbe {
+  id: string;
+  api: 'federation' | 'client';
+  /** what differs between control and test */
+  feature: 'encoded-slash' | 'dot-segment';
+  what: string;
+  control: LiveExchange;
+  test: LiveExchange;
+}
+
+export interface ProxyEndpointEvidence {
+  /** human label: `federation endpoint` / `client base URL https://…` */
+  label: string;
+  /** `address:port` for Finding.target */
+  target: string;
+  role: EndpointRole;
+  scheme: 'https' | 'http';
+  address: string;
+  port: number;
+  servername: string | null;
+  hostHeader: string;
+  /** the client base URL, for client endpoints */
+  baseUrl: string | null;
+  mode: 'exact' | 'live' | 'unreachable';
+  modeReason: string;
+  connectError: NetError | null;
+  /** distinct `Server` response headers seen, most frequent first */
+  serverHeaders: string[];
+  /** this machine's address on the connections (what X-Forwarded-For should carry, NAT aside) */
+  clientAddress: string | null;
+  nonce: string;
+  targets: TargetProbeResult[];
+  forwarded: ForwardedEvidence | null;
+  upload: UploadEvidence | null;
+  admin: AdminProbeResult[];
+  live: LiveRoutingProbe[] | null;
+  ms: number;
+}
+
+/** `ServerEvidence.extra.proxy` */
+export interface ProxyEvidence {
+  endpoints: ProxyEndpointEvidence[];
+  /** why some endpoint was not probed (no resolution, no client base URL, …) */
+  notes: string[];
+}
+
+/** Input for one endpoint. */
+export interface ProxyProbeInput {
+  endpoint: Endpoint;
+  hostHeader: string;
+  role: EndpointRole;
+  label: string;
+  /** logical address:port for findings (defaults to the connected one) */
+  target?: string;
+  baseUrl?: string | null;
+  /** skip the upload search (tests) */
+  upload?: boolean;
+  /** per-attempt wait for the upload probe, ms (default 2000) */
+  uploadWaitMs?: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Constants
+// ---------------------------------------------------------------------------------------------
+
+export const SPOOFED_XFF = '192.0.2.44';
+export const MIB = 1024 * 1024;
+/** Synapse's default max_upload_size (the homeserver default in most deployment guides). */
+export const CLIENT_UPLOAD_THRESHOLD = 50 * MIB;
+/** 50 PDUs of at most 64 KiB plus EDUs: the largest federation transaction, rounded up. */
+export const FEDERATION_BODY_THRESHOLD = 4 * MIB;
+const COMMON_LIMITS = [1 * MIB, 2 * MIB, 5 * MIB, 8 * MIB, 10 * MIB, 16 * MIB, 20 * MIB, 25 * MIB, 32 * MIB, 40 * MIB, 50 * MIB, 64 * MIB, 100 * MIB];
+
+export const ADMIN_PROBES: AdminProbe[] = [
+  { id: 'synapse-version', implementation: 'Synapse', prefix: '/_synapse/admin/', target: '/_synapse/admin/v1/server_version' },
+  { id: 'synapse-users', implementation: 'Synapse', prefix: '/_synapse/admin/', target: '/_synapse/admin/v2/users?limit=1' },
+  { id: 'palpo-admin', implementation: 'Palpo', prefix: '/_palpo/admin/', target: '/_palpo/admin/v1/server_version' },
+  { id: 'dendrite-admin', implementation: 'Dendrite', prefix: '/_dendrite/admin/', target: '/_dendrite/admin/evacuateRoom/%21fedcheck%3Aexample.org' },
+  { id: 'conduwuit-admin', implementation: 'conduwuit / continuwuity', prefix: '/_conduwuit/', target: '/_conduwuit/server_version' },
+];
+
+// ---------------------------------------------------------------------------------------------
+// helpers
+// ---------------------------------------------------------------------------------------------
+
+function firstHeader(h: Record<string, string | string[]>, name: string): string | null {
+  const v = h[name.toLowerCase()];
+  return Array.isArray(v) ? (v[0] ?? null) : (v ?? null);
+}
+
+function summariseResponse(status: number, headers: Record<string, string | string[]>, body: string): ProbeResponse {
+  let errcode: string | null = null;
+  let isJson = false;
+  try {
+    const j = JSON.parse(body) as unknown;
+    if (j && typeof j === 'object' && !Array.isArray(j)) {
+      isJson = true;
+      const e = (j as Record<string, unknown>).errcode;
+      if (typeof e === 'string') errcode = e;
+    }
+  } catch {
+    /* not JSON */
+  }
+  return {
+    status,
+    server: firstHeader(headers, 'server'),
+    contentType: firstHeader(headers, 'content-type'),
+    errcode,
+    json: isJson,
+    bodySnippet: body.slice(0, 300),
+  };
+}
+
+function parseEcho(body: string): EchoRecord | null {
+  try {
+    const j = JSON.parse(body) as EchoRecord;
+    return j && typeof j === 'object' && j[ECHO_MARKER] === 1 && typeof j.rawTarget === 'string' ? j : null;
+  } catch {
+    return null;
+  }
+}
+
+function echoSummary(e: EchoRecord): EchoSummary {
+  const s: EchoSummary = { rawTarget: e.rawTarget, method: e.method, httpVersion: e.httpVersion };
+  if (e.rawTargetBase64) s.rawTargetBase64 = e.rawTargetBase64;
+  if (e.parseError) s.parseError = e.parseError;
+  return s;
+}
+
+function remaining(ctx: NetContext): number {
+  return Math.max(0, ctx.deadline - Date.now());
+}
+
+/** Run tasks with at most `limit` in flight, preserving order of results. */
+async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T, i: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!, i);
+    }
+  });
+  await Promise.all(workers);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw HTTP/1.1 over our own socket (edge probes, upload probes)
+// ---------------------------------------------------------------------------------------------
+
+export interface RawResult {
+  status: number | null;
+  headers: Record<string, string | string[]>;
+  body: string;
+  localAddress: string | null;
+  error: NetError | null;
+  /** nothing came back within the wait (not an error for the upload probe) */
+  silent: boolean;
+  ms: number;
+}
+
+function parseHead(text: string): { status: number; headers: Record<string, string | string[]> } | null {
+  const lines = text.split('\r\n');
+  const m = /^HTTP\/\d\.\d (\d{3})/.exec(lines[0] ?? '');
+  if (!m) return null;
+  const headers: Record<string, string | string[]> = {};
+  for (const l of lines.slice(1)) {
+    const i = l.indexOf(':');
+    if (i <= 0) continue;
+    const k = l.slice(0, i).trim().toLowerCase();
+    const v = l.slice(i + 1).trim();
+    const prev = headers[k];
+    headers[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+  }
+  return { status: +m[1]!, headers };
+}
+
+function dechunk(buf: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  let i = 0;
+  while (i < buf.length) {
+    const eol = buf.indexOf('\r\n', i);
+    if (eol < 0) break;
+    const size = parseInt(buf.subarray(i, eol).toString('latin1').split(';')[0]!, 16);
+    if (!Number.isFinite(size) || size === 0) break;
+    parts.push(buf.subarray(eol + 2, eol + 2 + size));
+    i = eol + 2 + size + 2;
+  }
+  return Buffer.concat(parts);
+}
+
+/**
+ * Send `head` (a complete request head, no body) on a fresh connection and read one response.
+ * `stopOnInterim`: return on a `100 Continue` instead of waiting for the final response.
+ * `waitMs`: how long to wait for the response head; silence is reported, not an error.
+ */
+export function rawRequest(ctx: NetContext, ep: Endpoint, head: Buffer, opts: { waitMs: number; stopOnInterim?: boolean; maxBody?: number }): Promise<RawResult> {
+  const t0 = Date.now();
+  const maxBody = opts.maxBody ?? 16 * 1024;
+  return new Promise((resolve) => {
+    let done = false;
+    let sock: net.Socket | tls.TLSSocket | null = null;
+    let localAddress: string | null = null;
+    let buf = Buffer.alloc(0);
+    let phase: NetError['phase'] = 'connect';
+    const finish = (r: Omit<RawResult, 'ms' | 'localAddress'>) => {
+      if (done) return;
+      done = true;
+      clearTimeout(connectTimer);
+      clearTimeout(waitTimer);
+      sock?.destroy();
+      resolve({ ...r, localAddress, ms: Date.now() - t0 });
+    };
+    const stepMs = Math.max(1, Math.min(ctx.stepTimeoutMs, remaining(ctx)));
+    const connectTimer = setTimeout(() => {
+      finish({ status: null, headers: {}, body: '', error: classifyError(Object.assign(new Error('timeout'), { code: 'UND_ERR_CONNECT_TIMEOUT' }), phase), silent: false });
+    }, stepMs);
+    let waitTimer: NodeJS.Timeout | undefined;
+    const onData = (c: Buffer) => {
+      buf = Buffer.concat([buf, c]);
+      for (;;) {
+        const he = buf.indexOf('\r\n\r\n');
+        if (he < 0) return;
+        const parsed = parseHead(buf.subarray(0, he).toString('latin1'));
+        if (!parsed) {
+          finish({ status: null, headers: {}, body: '', error: { phase: 'http', code: 'HPE_INVALID', message: 'malformed HTTP response' }, silent: false });
+          return;
+        }
+        if (parsed.status >= 100 && parsed.status < 200) {
+          if (opts.stopOnInterim) {
+            finish({ status: parsed.status, headers: parsed.headers, body: '', error: null, silent: false });
+            return;
+          }
+          buf = buf.subarray(he + 4);
+          continue;
+        }
+        const rest = buf.subarray(he + 4);
+        const cl = firstHeader(parsed.headers, 'content-length');
+        const chunked = /chunked/i.test(firstHeader(parsed.headers, 'transfer-encoding') ?? '');
+        const complete = () => {
+          const body = chunked ? dechunk(rest) : rest.subarray(0, cl !== null ? +cl : rest.length);
+          finish({ status: parsed.status, headers: parsed.headers, body: body.subarray(0, maxBody).toString('utf8'), error: null, silent: false });
+        };
+        if (cl !== null && rest.length >= +cl) return complete();
+        if (chunked && rest.includes('\r\n0\r\n\r\n')) return complete();
+        if (rest.length >= maxBody) return complete();
+        sock!.once('end', complete);
+        sock!.once('close', complete);
+        return;
+      }
+    };
+    const onReady = (s: net.Socket | tls.TLSSocket) => {
+      clearTimeout(connectTimer);
+      phase = 'http';
+      localAddress = s.localAddress ?? null;
+      s.on('data', onData);
+      s.once('close', () => {
+        if (!done) finish({ status: null, headers: {}, body: '', error: { phase: 'http', code: 'ECONNRESET', message: 'the connection was closed without a response' }, silent: false });
+      });
+      waitTimer = setTimeout(() => finish({ status: null, headers: {}, body: '', error: null, silent: true }), Math.max(1, Math.min(opts.waitMs, remaining(ctx))));
+      s.write(head);
+    };
+    const family = net.isIPv6(ep.address) ? 6 : 4;
+    const tcp = net.connect({ host: ep.address, port: ep.port, family, noDelay: true });
+    sock = tcp;
+    tcp.once('error', (e) => finish({ status: null, headers: {}, body: '', error: classifyError(e, phase), silent: false }));
+    tcp.once('connect', () => {
+      if (ep.scheme === 'http') return onReady(tcp);
+      phase = 'tls';
+      const o: tls.ConnectionOptions = { socket: tcp, rejectUnauthorized: false, checkServerIdentity: () => undefined, ALPNProtocols: ['http/1.1'], minVersion: 'TLSv1', ciphers: 'DEFAULT:@SECLEVEL=0' };
+      if (ctx.trust.ca) o.ca = ctx.trust.ca;
+      if (ep.servername) o.servername = ep.servername;
+      const t = tls.connect(o);
+      sock = t;
+      t.once('error', (e) => finish({ status: null, headers: {}, body: '', error: classifyError(e, phase), silent: false }));
+      t.once('secureConnect', () => onReady(t));
+    });
+  });
+}
+
+function requestHead(method: string, target: string, hostHeader: string, headers: Record<string, string>): Buffer {
+  const lines = [`${method} `, ' HTTP/1.1\r\n', `Host: ${hostHeader}\r\n`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`), '\r\n'];
+  return Buffer.concat([Buffer.from(lines[0]!, 'latin1'), Buffer.from(target, 'utf8'), Buffer.from(lines.slice(1).join(''), 'latin1')]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The probe
+// ---------------------------------------------------------------------------------------------
+
+/** Probe one endpoint. Never throws; failures are evidence. */
+export async function probeProxy(ctx: NetContext, input: ProxyProbeInput): Promise<ProxyEndpointEvidence> {
+  const t0 = Date.now();
+  const nonce = randomBytes(4).toString('hex');
+  const { endpoint, hostHeader, role } = input;
+  const ev: ProxyEndpointEvidence = {
+    label: input.label,
+    target: input.target ?? `${hostForUrl(endpoint.address)}:${endpoint.port}`,
+    role,
+    scheme: endpoint.scheme,
+    address: endpoint.address,
+    port: endpoint.port,
+    servername: endpoint.servername,
+    hostHeader,
+    baseUrl: input.baseUrl ?? null,
+    mode: 'unreachable',
+    modeReason: '',
+    connectError: null,
+    serverHeaders: [],
+    clientAddress: null,
+    nonce,
+    targets: [],
+    forwarded: null,
+    upload: null,
+    admin: [],
+    live: null,
+    ms: 0,
+  };
+  const servers = new Map<string, number>();
+  const noteServer = (s: string | null | undefined) => {
+    if (s) servers.set(s, (servers.get(s) ?? 0) + 1);
+  };
+  const conn = new Connection(ctx, endpoint);
+  const ua = ctx.userAgent;
+  let seq = 0;
+  const probeHeaders = (extra: Record<string, string> = {}) => ({ [PROBE_HEADER]: `${nonce}.${++seq}`, ...extra });
+
+  try {
+    // 1. Who answers?
+    const detectPath = role === 'client' ? '/_matrix/client/versions' : '/_matrix/federation/v1/version';
+    const det = await conn.request({ path: detectPath, hostHeader, headers: probeHeaders() });
+    if (det.error || !det.response) {
+      ev.connectError = conn.connectError ?? det.error;
+      ev.mode = 'unreachable';
+      ev.modeReason = `no answer on ${detectPath}: ${det.error?.message ?? 'no response'}`;
+      return ev;
+    }
+    noteServer(firstHeader(det.response.headers, 'server'));
+    const detEcho = parseEcho(det.response.body);
+    if (detEcho && detEcho.server === BACKEND_SERVER_NAME) {
+      ev.mode = 'exact';
+      ev.modeReason = `the stand-in backend (${BACKEND_SERVER_NAME}, server name ${detEcho.serverName}) echoed a probe sent to ${detectPath}`;
+    } else {
+      ev.mode = 'live';
+      ev.modeReason = `no echo from ${detectPath} (HTTP ${det.response.status}): a homeserver (or something else) answers, not the stand-in backend`;
+    }
+
+    // 2. Target probes / live routing probes
+    if (ev.mode === 'exact') {
+      const probes = buildProbeSet(role, nonce);
+      const viaClient = probes.filter((p) => !p.raw);
+      const viaRaw = probes.filter((p) => p.raw);
+      const one = async (p: TargetProbe): Promise<TargetProbeResult> => {
+        const headers = probeHeaders();
+        let ex = await conn.request({ path: p.target, hostHeader, headers });
+        if (ex.error && ex.error.phase !== 'timeout' && remaining(ctx) > 0) ex = await conn.request({ path: p.target, hostHeader, headers }); // the proxy may close after an error
+        noteServer(ex.response ? firstHeader(ex.response.headers, 'server') : null);
+        const echo = ex.response ? parseEcho(ex.response.body) : null;
+        return {
+          probe: p,
+          echo: echo ? echoSummary(echo) : null,
+          response: ex.response && !echo ? summariseResponse(ex.response.status, ex.response.headers, ex.response.body) : null,
+          error: ex.error,
+          ms: ex.ms,
+        };
+      };
+      const clientResults = await mapLimit(viaClient, 4, one);
+      const rawResults: TargetProbeResult[] = [];
+      for (const p of viaRaw) {
+        if (remaining(ctx) <= 0) break;
+        const head = requestHead('GET', p.target, hostHeader, { 'User-Agent': ua, Accept: 'application/json', ...probeHeaders(), Connection: 'close' });
+        const r = await rawRequest(ctx, endpoint, head, { waitMs: ctx.stepTimeoutMs });
+        ev.clientAddress ??= r.localAddress;
+        noteServer(firstHeader(r.headers, 'server'));
+        const echo = r.status !== null ? parseEcho(r.body) : null;
+        rawResults.push({
+          probe: p,
+          echo: echo ? echoSummary(echo) : null,
+          response: r.status !== null && !echo ? summariseResponse(r.status, r.headers, r.body) : null,
+          error: r.error ?? (r.silent ? { phase: 'timeout', code: 'ETIMEDOUT', message: 'no response' } : null),
+          ms: r.ms,
+        });
+      }
+      ev.targets = [...clientResults, ...rawResults];
+
+      // 3. Forwarded headers
+      const hp = async (extra: Record<string, string>): Promise<HeaderProbeResult> => {
+        const ex = await conn.request({ path: detectPath, hostHeader, headers: probeHeaders(extra) });
+        const echo = ex.response ? parseEcho(ex.response.body) : null;
+        return {
+          target: detectPath,
+          sentHeaders: extra,
+          hostHeader,
+          echo,
+          response: ex.response && !echo ? summariseResponse(ex.response.status, ex.response.headers, ex.response.body) : null,
+          error: ex.error,
+        };
+      };
+      const plain = await hp({});
+      const spoofed = await hp({ 'X-Forwarded-For': SPOOFED_XFF });
+      ev.forwarded = { plain, spoofed, spoofedAddress: SPOOFED_XFF };
+    } else {
+      ev.live = await liveRouting(conn, hostHeader, role, nonce);
+      for (const l of ev.live) {
+        noteServer(l.control.response?.server);
+        noteServer(l.test.response?.server);
+      }
+    }
+
+    // 4. Admin paths (both modes; exact mode: with the probe header, so forwarding shows as an echo)
+    ev.admin = await mapLimit(ADMIN_PROBES, 4, async (a) => {
+      const ex = await conn.request({ path: a.target, hostHeader, headers: ev.mode === 'exact' ? probeHeaders() : {} });
+      const echo = ex.response ? parseEcho(ex.response.body) : null;
+      noteServer(ex.response ? firstHeader(ex.response.headers, 'server') : null);
+      return {
+        ...a,
+        forwarded: echo !== null,
+        response: ex.response && !echo ? summariseResponse(ex.response.status, ex.response.headers, ex.response.body) : null,
+        error: ex.error,
+      };
+    });
+
+    // 5. Upload limit
+    if (input.upload !== false && remaining(ctx) > 0) {
+      ev.upload = await probeUpload(ctx, endpoint, hostHeader, role, nonce, input.uploadWaitMs ?? 2000, ua, (r) => {
+        ev.clientAddress ??= r.localAddress;
+        noteServer(firstHeader(r.headers, 'server'));
+      }, ev.mode === 'exact' ? probeHeaders : () => ({}));
+    }
+  } finally {
+    await conn.close();
+    ev.serverHeaders = [...servers.entries()].sort((a, b) => b[1] - a[1]).map(([s]) => s);
+    ev.ms = Date.now() - t0;
+  }
+  return ev;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Live mode
+// ---------------------------------------------------------------------------------------------
+
+/** Control/test pairs for live mode: the same route, the test ID with an encoded '/'. */
+export function liveRoutingPairs(role: EndpointRole, nonce: string): Array<Omit<LiveRoutingProbe, 'control' | 'test'> & { control: string; test: string }> {
+  const n = nonce.replace(/[^A-Za-z0-9]/g, '');
+  const out: Array<Omit<LiveRoutingProbe, 'control' | 'test'> & { control: string; test: string }> = [];
+  if (role !== 'client') {
+    out.push({
+      id: 'live-fed-event-slash',
+      api: 'federation',
+      feature: 'encoded-slash',
+      what: 'GET /_matrix/federation/v1/event/{eventId} with a room v3 event ID containing %2F',
+      control: `/_matrix/federation/v1/event/%24fc${n}AbCd`,
+      test: `/_matrix/federation/v1/event/%24fc${n}Ab%2FCd`,
+    });
+    out.push({
+      id: 'live-fed-join-slash',
+      api: 'federation',
+      feature: 'encoded-slash',
+      what: 'GET /_matrix/federation/v1/make_join/{roomId}/{userId} with a user ID containing %2F',
+      control: `/_matrix/federation/v1/make_join/%21fc${n}%3Aexample.org/%40fc${n}%3Aexample.org?ver=10`,
+      test: `/_matrix/federation/v1/make_join/%21fc${n}%3Aexample.org/%40fc${n}%2Fx%3Aexample.org?ver=10`,
+    });
+  }
+  if (role !== 'federation') {
+    out.push({
+      id: 'live-client-event-slash',
+      api: 'client',
+      feature: 'encoded-slash',
+      what: 'GET /_matrix/client/v3/rooms/{roomId}/event/{eventId} with an event ID containing %2F',
+      control: `/_matrix/client/v3/rooms/%21fc${n}%3Aexample.org/event/%24fc${n}AbCd`,
+      test: `/_matrix/client/v3/rooms/%21fc${n}%3Aexample.org/event/%24fc${n}Ab%2FCd`,
+    });
+  }
+  out.push({
+    id: 'live-dot-segment',
+    api: role === 'client' ? 'client' : 'federation',
+    feature: 'dot-segment',
+    what: 'a path with a dot segment that resolves to the version endpoint',
+    control: role === 'client' ? '/_matrix/client/versions' : '/_matrix/federation/v1/version',
+    test: role === 'client' ? `/_matrix/client/fc${n}/../versions` : `/_matrix/federation/v1/fc${n}/../version`,
+  });
+  return out;
+}
+
+async function liveRouting(conn: Connection, hostHeader: string, role: EndpointRole, nonce: string): Promise<LiveRoutingProbe[]> {
+  const pairs = liveRoutingPairs(role, nonce);
+  const ask = async (target: string): Promise<LiveExchange> => {
+    let ex = await conn.request({ path: target, hostHeader, maxBodyBytes: 8192 });
+    if (ex.error && ex.error.phase !== 'timeout') ex = await conn.request({ path: target, hostHeader, maxBodyBytes: 8192 });
+    return { target, response: ex.response ? summariseResponse(ex.response.status, ex.response.headers, ex.response.body) : null, error: ex.error };
+  };
+  return mapLimit(pairs, 2, async (p) => {
+    const [control, test] = await Promise.all([ask(p.control), ask(p.test)]);
+    return { id: p.id, api: p.api, feature: p.feature, what: p.what, control, test };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Upload limit
+// ---------------------------------------------------------------------------------------------
+
+async function probeUpload(
+  ctx: NetContext,
+  endpoint: Endpoint,
+  hostHeader: string,
+  role: EndpointRole,
+  nonce: string,
+  waitMs: number,
+  ua: string,
+  observe: (r: RawResult) => void,
+  extraHeaders: () => Record<string, string>,
+): Promise<UploadEvidence> {
+  const federationOnly = role === 'federation';
+  const method = federationOnly ? 'PUT' : 'POST';
+  const target = federationOnly ? `/_matrix/federation/v1/send/fc${nonce}` : `/_matrix/media/v3/upload?filename=fedcheck-probe-${nonce}.bin`;
+  const threshold = federationOnly ? FEDERATION_BODY_THRESHOLD : CLIENT_UPLOAD_THRESHOLD;
+  const ev: UploadEvidence = {
+    method,
+    target,
+    technique: 'expect-100-continue',
+    thresholdBytes: threshold,
+    thresholdReason: federationOnly
+      ? 'a federation transaction carries up to 50 events of at most 64 KiB each plus EDUs (about 4 MiB)'
+      : "a homeserver's usual upload limit (Synapse's default max_upload_size is 50 MiB)",
+    attempts: [],
+    largestAccepted: null,
+    smallestRefused: null,
+    refusedByHomeserver: false,
+    bodyBytesSent: 0,
+  };
+  const attempt = async (size: number): Promise<UploadAttempt['outcome']> => {
+    const head = requestHead(method, target, hostHeader, {
+      'User-Agent': ua,
+      ...extraHeaders(),
+      'Content-Type': federationOnly ? 'application/json' : 'application/octet-stream',
+      'Content-Length': String(size),
+      Expect: '100-continue',
+    });
+    const r = await rawRequest(ctx, endpoint, head, { waitMs, stopOnInterim: true, maxBody: 4096 });
+    observe(r);
+    const resp = r.status !== null && r.status >= 200 ? summariseResponse(r.status, r.headers, r.body) : null;
+    const outcome: UploadAttempt['outcome'] = r.error ? 'error' : r.silent ? 'no-response' : r.status === 100 ? 'continue' : r.status === 413 ? 'refused' : 'final';
+    const a: UploadAttempt = { declared: size, outcome, status: r.status, errcode: resp?.errcode ?? null, server: resp?.server ?? null, ms: r.ms };
+    if (r.error) a.error = r.error.message;
+    ev.attempts.push(a);
+    if (outcome === 'refused' && resp?.errcode) ev.refusedByHomeserver = true;
+    if (outcome === 'refused') ev.smallestRefused = ev.smallestRefused === null ? size : Math.min(ev.smallestRefused, size);
+    else if (outcome !== 'error') ev.largestAccepted = Math.max(ev.largestAccepted ?? 0, size);
+    return outcome;
+  };
+  const budgetOk = () => remaining(ctx) > waitMs + 200 && ev.attempts.length < 16;
+
+  const first = await attempt(threshold);
+  if (first !== 'refused') return ev;
+  // Refused at the threshold: find the limit. Common limits first (1 MiB is nginx's default), then bisect.
+  const candidates = COMMON_LIMITS.filter((c) => c < threshold);
+  let lo = 0;
+  let hi = candidates.length - 1;
+  let best = -1;
+  while (lo <= hi && budgetOk()) {
+    const mid = (lo + hi) >> 1;
+    const o = await attempt(candidates[mid]!);
+    if (o === 'error') return ev;
+    if (o === 'refused') hi = mid - 1;
+    else {
+      best = mid;
+      lo = mid + 1;
+    }
+  }
+  let low = best >= 0 ? candidates[best]! : 0;
+  let high = ev.smallestRefused ?? threshold;
+  if (best < 0 && budgetOk()) {
+    const o = await attempt(1024);
+    if (o === 'refused') return ev;
+    low = 1024;
+  }
+  // exactly a common limit?
+  if (low > 0 && budgetOk()) {
+    const o = await attempt(low + 1);
+    if (o === 'refused') return ev;
+    low = low + 1;
+  }
+  high = ev.smallestRefused ?? high;
+  while (high - low > Math.max(64 * 1024, low / 32) && budgetOk()) {
+    const mid = Math.floor((low + high) / 2);
+    const o = await attempt(mid);
+    if (o === 'error') break;
+    if (o === 'refused') high = mid;
+    else low = mid;
+  }
+  return ev;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Gatherer: which endpoints to probe
+// ---------------------------------------------------------------------------------------------
+
+interface Planned {
+  input: ProxyProbeInput;
+  key: string;
+}
+
+/**
+ * Plan the endpoints: every federation target address (SNI and Host of the resolution) and the
+ * client base URL's addresses. An address:port reached with the same Host for both is probed once,
+ * as `both`.
+ */
+export async function planEndpoints(
+  ctx: NetContext,
+  resolution: { hostHeader: string; tlsServerName: string | null; targets: Array<{ host: string; port: number; addresses: string[] }> } | null,
+  clientBaseUrl: string | null,
+): Promise<{ planned: ProxyProbeInput[]; notes: string[] }> {
+  const notes: string[] = [];
+  const plan: Planned[] = [];
+  if (resolution) {
+    for (const t of resolution.targets) {
+      for (const a of t.addresses) {
+        const mapped = ctx.connectMap.byAddress(a, t.port);
+        const endpoint: Endpoint = {
+          scheme: 'https',
+          address: mapped && net.isIP(mapped.host) ? mapped.host : a,
+          port: mapped ? mapped.port : t.port,
+          servername: resolution.tlsServerName,
+        };
+        const key = `${endpoint.address}|${endpoint.port}|${resolution.hostHeader.toLowerCase().replace(/:443$/, '')}`;
+        if (plan.some((p) => p.key === key)) continue;
+        plan.push({
+          key,
+          input: {
+            endpoint,
+            hostHeader: resolution.hostHeader,
+            role: 'federation',
+            label: `federation endpoint ${t.host}:${t.port}`,
+            target: `${hostForUrl(a)}:${t.port}`,
+          },
+        });
+      }
+    }
+  } else notes.push('federation endpoints not probed: the server name could not be resolved');
+  if (clientBaseUrl) {
+    let u: URL | null = null;
+    try {
+      u = new URL(clientBaseUrl);
+    } catch {
+      notes.push(`client base URL ${clientBaseUrl} is not a URL: not probed`);
+    }
+    if (u && (u.protocol === 'https:' || u.protocol === 'http:')) {
+      const scheme = u.protocol === 'https:' ? 'https' : 'http';
+      const host = u.hostname.replace(/^\[|\]$/g, '');
+      const port = u.port ? +u.port : scheme === 'https' ? 443 : 80;
+      const { endpoints, error } = await routeFor(ctx, host, port);
+      if (endpoints.length === 0) notes.push(`client base URL ${clientBaseUrl}: ${error?.message ?? 'no address'}`);
+      for (const e of endpoints) {
+        const endpoint: Endpoint = { scheme, address: e.address, port: e.port, servername: scheme === 'https' && !net.isIP(host) ? host : null };
+        const hostHeader = u.host;
+        const key = `${endpoint.address}|${endpoint.port}|${hostHeader.toLowerCase().replace(/:443$/, '')}`;
+        const same = plan.find((p) => p.key === key);
+        if (same) {
+          same.input.role = 'both';
+          same.input.label = `federation endpoint and client base URL ${clientBaseUrl}`;
+          same.input.baseUrl = clientBaseUrl;
+          continue;
+        }
+        plan.push({ key, input: { endpoint, hostHeader, role: 'client', label: `client base URL ${clientBaseUrl}`, target: `${hostForUrl(e.logicalAddress)}:${port}`, baseUrl: clientBaseUrl } });
+      }
+    } else if (u) notes.push(`client base URL ${clientBaseUrl} is not http(s): not probed`);
+  }
+  return { planned: plan.map((p) => p.input), notes };
+}
+
+/** The client base URL from `/.well-known/matrix/client` (null when absent or unusable). */
+export async function fetchClientBaseUrl(ctx: NetContext, serverHost: string): Promise<{ baseUrl: string | null; note: string | null }> {
+  const url = new URL(`https://${hostForUrl(serverHost)}/.well-known/matrix/client`);
+  const ex = await fetchUrl(ctx, url, { maxBodyBytes: 50 * 1024 });
+  if (!ex.response) return { baseUrl: null, note: `client base URL unknown: ${url.href}: ${ex.error?.message ?? 'no response'}` };
+  if (ex.response.status !== 200) return { baseUrl: null, note: `client base URL unknown: ${url.href} answered HTTP ${ex.response.status}` };
+  try {
+    const j = JSON.parse(ex.response.body) as { 'm.homeserver'?: { base_url?: unknown } };
+    const b = j['m.homeserver']?.base_url;
+    if (typeof b === 'string' && b) return { baseUrl: b.replace(/\/+$/, ''), note: null };
+  } catch {
+    /* fallthrough */
+  }
+  return { baseUrl: null, note: `client base URL unknown: ${url.href} has no m.homeserver.base_url` };
+}
+
+/** Gather proxy evidence for all endpoints of a resolved server. */
+export async function gatherProxy(
+  ctx: NetContext,
+  resolution: Parameters<typeof planEndpoints>[1],
+  serverHost: string,
+  clientBaseUrl?: string | null,
+): Promise<ProxyEvidence> {
+  const notes: string[] = [];
+  let base = clientBaseUrl;
+  if (base === undefined) {
+    const r = await fetchClientBaseUrl(ctx, serverHost);
+    base = r.baseUrl;
+    if (r.note) notes.push(r.note);
+  }
+  const { planned, notes: n2 } = await planEndpoints(ctx, resolution, base ?? null);
+  notes.push(...n2);
+  const endpoints = await mapLimit(planned, 3, (p) => probeProxy(ctx, p));
+  return { endpoints, notes };
+}
+
+/** Registry entry for probes/gatherers.ts: stores `ProxyEvidence` under `extra.proxy`. */
+export const proxyGatherer: Gatherer = {
+  name: 'proxy',
+  when: 'resolved',
+  run: (g: GatherContext) => gatherProxy(g.net, g.discovery?.resolution ?? null, g.parsed.host),
+};

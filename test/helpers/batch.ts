@@ -1,0 +1,91 @@
+/**
+ * A lab deployment serving many server names at once (`s1.example.org` … `sN.example.org`), for
+ * the several-servers tests: ONE DNS server, one CA, one set of hosts, one run.
+ *
+ * Each server is a copy of the lab's `healthy` scenario (delegated with
+ * /.well-known/matrix/server to matrix.sI.example.org:443), relocated to its own names and its
+ * own loopback addresses (127.0.0.X becomes 127.0.I.X). The copies keep IPv4 only: there is a
+ * single IPv6 loopback address, and two servers cannot share ::1:443. Using the healthy scenario
+ * as the template keeps "healthy" meaning what the lab's own scenario test says it means.
+ *
+ * Some servers are broken on purpose:
+ * - `no-dns`:     none of its names exist in DNS (NXDOMAIN);
+ * - `wrong-cert`: its homeserver presents a certificate for another name;
+ * - `silent`:     its homeserver accepts TCP connections and never answers.
+ */
+import type { LabHostSpec, Scenario } from '../../src/lab/scenario-types.js';
+import type { Zone } from '../../src/lab/dns-server.js';
+import { findScenario } from '../../src/lab/scenarios/index.js';
+
+export type BatchFault = 'no-dns' | 'wrong-cert' | 'silent';
+
+export interface BatchServer {
+  serverName: string;
+  fault: BatchFault | null;
+}
+
+const BASE = 'example.org';
+
+/** Deep copy of plain data with every string passed through `f`. */
+function mapStrings<T>(value: T, f: (s: string) => string): T {
+  if (typeof value === 'string') return f(value) as T;
+  if (Array.isArray(value)) return value.map((v) => mapStrings(v, f)) as T;
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[f(k)] = mapStrings(v, f);
+    return out as T;
+  }
+  return value;
+}
+
+function relocator(i: number): (s: string) => string {
+  return (s) => {
+    const ip = /^127\.0\.0\.(\d{1,3})$/.exec(s);
+    if (ip) return `127.0.${i}.${ip[1]}`;
+    // example.org and its subdomains, wherever they appear (zone names, SANs, m.server, keys)
+    return s.replace(/(^|[^a-z0-9-])example\.org(?![a-z0-9-])/gi, (_m, pre: string) => `${pre}s${i}.${BASE}`);
+  };
+}
+
+const isV6 = (a: string) => a.includes(':');
+
+/**
+ * Build the combined scenario: `count` servers, `faults` by server number (1-based).
+ * Server numbers must stay below 256 (they become the third octet of the addresses).
+ */
+export function batchScenario(count: number, faults: Readonly<Record<number, BatchFault>>): { scenario: Scenario; servers: BatchServer[] } {
+  if (count < 1 || count > 250) throw new Error('batchScenario: 1 to 250 servers');
+  const template = findScenario('healthy');
+  if (!template) throw new Error('the lab has no "healthy" scenario');
+  const zone: Zone = {};
+  const hosts: LabHostSpec[] = [];
+  const servers: BatchServer[] = [];
+  for (let i = 1; i <= count; i++) {
+    const fault = faults[i] ?? null;
+    const copy = mapStrings({ serverName: template.serverName, zone: template.zone, hosts: template.hosts }, relocator(i));
+    servers.push({ serverName: copy.serverName, fault });
+    if (fault !== 'no-dns') {
+      for (const [name, entry] of Object.entries(copy.zone)) {
+        const e = { ...entry };
+        delete e.AAAA;
+        zone[name] = e;
+      }
+    }
+    for (const h of copy.hosts) {
+      if (isV6(h.address)) continue;
+      if (h.homeserver && fault === 'wrong-cert') hosts.push({ ...h, tls: { names: [`other.s${i}.example.net`] } });
+      else if (h.homeserver && fault === 'silent') hosts.push({ address: h.address, port: h.port, fault: 'silent' });
+      else hosts.push(h);
+    }
+  }
+  const scenario: Scenario = {
+    name: `batch-${count}`,
+    title: `${count} server names in one lab deployment`,
+    group: 'healthy',
+    serverName: servers[0]!.serverName,
+    zone,
+    hosts,
+    expect: {},
+  };
+  return { scenario, servers };
+}
