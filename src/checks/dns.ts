@@ -33,7 +33,11 @@ const check: Check = {
         out.push({ id: 'dns', status: 'info', summary: `${name}: addresses given by --resolve (${t.addresses.join(', ')}), DNS not consulted` });
         continue;
       }
-      const l = t.lookup!;
+      if (!t.lookup) {
+        out.push({ id: 'dns', status: 'info', summary: `${name}: connections go to ${t.addresses.join(', ')} (${t.via ?? '--connect-to'}), DNS not consulted` });
+        continue;
+      }
+      const l = t.lookup;
       const details = { host: t.host, A: l.a, AAAA: l.aaaa, via: t.via ?? null };
       const via = t.via ? ` [${t.via}]` : '';
       if (t.addresses.length === 0) {

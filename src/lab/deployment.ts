@@ -61,7 +61,19 @@ function toStatic(r: LabResponse): StaticResponse {
   return out;
 }
 
+/** LabHostSpec.acceptHosts: an exact-match Host rule in front of the host's handler. */
 function handlerFor(spec: LabHostSpec): http.RequestListener {
+  const inner = baseHandlerFor(spec);
+  if (!spec.acceptHosts) return inner;
+  const accepted = new Set(spec.acceptHosts.map((h) => h.toLowerCase()));
+  return (req, res) => {
+    if (accepted.has(String(req.headers.host ?? '').toLowerCase())) return inner(req, res);
+    res.writeHead(503, { 'content-type': 'text/html' });
+    res.end('<html><body><h1>503 Service Unavailable</h1>No server is available to handle this request.</body></html>');
+  };
+}
+
+function baseHandlerFor(spec: LabHostSpec): http.RequestListener {
   const routes: Record<string, StaticResponse> = {};
   for (const [path, r] of Object.entries(spec.routes ?? {})) routes[path] = toStatic(r);
   if (spec.homeserver) {

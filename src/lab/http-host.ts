@@ -254,10 +254,12 @@ export async function startHost(opts: HostOptions): Promise<LabHost> {
   // relay in front of the inner server
   const innerPort = await listen(inner, 0, address);
   const half = rttMs / 2;
-  const relay = net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (client) => {
+  // noDelay on both legs: the relay is the wire, it must not add Nagle's algorithm (a small
+  // write waiting for the ACK of the previous one, which the peer delays up to 40 ms).
+  const relay = net.createServer({ pauseOnConnect: true, allowHalfOpen: true, noDelay: true }, (client) => {
     connections++;
     track(client);
-    const upstream = net.connect({ host: address, port: innerPort, allowHalfOpen: true });
+    const upstream = net.connect({ host: address, port: innerPort, allowHalfOpen: true, noDelay: true });
     track(upstream);
     const up = new DelayLine(timers);
     const down = new DelayLine(timers);

@@ -68,6 +68,12 @@ export interface LabHostSpec {
   /** a homeserver stand-in behind this host (version, keys, health) */
   homeserver?: LabHomeserverSpec;
   fault?: LabFault;
+  /**
+   * An exact-match Host rule in front of everything (HAProxy `acl h hdr(host) -i <name>` without
+   * the `:443` variant, Synapse PR #11128): a request whose Host header is not one of these
+   * (compared case-insensitively, port included) gets 503, as from a proxy with no backend.
+   */
+  acceptHosts?: string[];
 }
 
 export interface ExpectedFinding {

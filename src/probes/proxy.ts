@@ -200,12 +200,16 @@ export const CLIENT_UPLOAD_THRESHOLD = 50 * MIB;
 export const FEDERATION_BODY_THRESHOLD = 4 * MIB;
 const COMMON_LIMITS = [1 * MIB, 2 * MIB, 5 * MIB, 8 * MIB, 10 * MIB, 16 * MIB, 20 * MIB, 25 * MIB, 32 * MIB, 40 * MIB, 50 * MIB, 64 * MIB, 100 * MIB];
 
+/**
+ * Admin APIs that must not answer from the internet. (conduwuit/continuwuity have no HTTP admin
+ * API — they are administered through an admin room — and their `/_conduwuit/*` endpoints are
+ * public by design, so they are not probed.)
+ */
 export const ADMIN_PROBES: AdminProbe[] = [
   { id: 'synapse-version', implementation: 'Synapse', prefix: '/_synapse/admin/', target: '/_synapse/admin/v1/server_version' },
   { id: 'synapse-users', implementation: 'Synapse', prefix: '/_synapse/admin/', target: '/_synapse/admin/v2/users?limit=1' },
   { id: 'palpo-admin', implementation: 'Palpo', prefix: '/_palpo/admin/', target: '/_palpo/admin/v1/server_version' },
   { id: 'dendrite-admin', implementation: 'Dendrite', prefix: '/_dendrite/admin/', target: '/_dendrite/admin/evacuateRoom/%21fedcheck%3Aexample.org' },
-  { id: 'conduwuit-admin', implementation: 'conduwuit / continuwuity', prefix: '/_conduwuit/', target: '/_conduwuit/server_version' },
 ];
 
 // ---------------------------------------------------------------------------------------------

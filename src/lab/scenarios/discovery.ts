@@ -4,6 +4,7 @@
  */
 import type { Scenario } from '../scenario-types.js';
 import { homeserver, json, wellKnownHost } from './build.js';
+import { clientFile, versionsRoute } from './client.js';
 
 const SN = 'example.org';
 
@@ -42,9 +43,9 @@ export const discoveryScenarios: Scenario[] = [
       'matrix.example.org': { A: ['127.0.0.3'], AAAA: ['::1'] },
     },
     hosts: [
-      wellKnownHost('127.0.0.2', [SN], json({ 'm.server': 'matrix.example.org:443' })),
-      homeserver('127.0.0.3', 443, SN, { names: ['matrix.example.org'] }),
-      homeserver('::1', 443, SN, { names: ['matrix.example.org'] }),
+      wellKnownHost('127.0.0.2', [SN], json({ 'm.server': 'matrix.example.org:443' }), { '/.well-known/matrix/client': clientFile({ 'm.homeserver': { base_url: 'https://matrix.example.org' } }) }),
+      homeserver('127.0.0.3', 443, SN, { names: ['matrix.example.org'] }, { routes: versionsRoute() }),
+      homeserver('::1', 443, SN, { names: ['matrix.example.org'] }, { routes: versionsRoute() }),
     ],
     expect: {
       ok: true,
