@@ -26,6 +26,8 @@ export interface ScenarioResult {
   rttMs: number;
   samplesMs: number[];
   medianMs: number;
+  /** median CPU time (user + system) this process spent per run */
+  cpuMs: number;
   ok: boolean;
   method: string | null;
   /** the trace of the run closest to the median */
@@ -45,21 +47,23 @@ export async function measureScenario(name: string, rttMs: number, reps: number,
   if (mo.withoutExtraGatherers) gatherers.length = 0;
   try {
     const { serverName, runOptions } = lab.info;
-    const runs: Array<{ ms: number; trace: TracedEvent[]; ok: boolean; method: string | null }> = [];
+    const runs: Array<{ ms: number; cpuMs: number; trace: TracedEvent[]; ok: boolean; method: string | null }> = [];
     for (let i = 0; i <= reps; i++) {
       const trace: TracedEvent[] = [];
       let t0 = 0;
       const opts: RunOptions = { ...runOptions, trace: (_s: string, e: TraceEvent) => trace.push({ at: performance.now() - t0, kind: e.kind, message: e.message }) };
+      const cpu0 = process.cpuUsage();
       t0 = performance.now();
       const ev = await gatherServer(serverName, opts, prepare(opts));
       const report = judgeServer(ev);
       const ms = performance.now() - t0;
-      if (i > 0) runs.push({ ms, trace, ok: report.ok, method: report.resolution?.method ?? null }); // run 0 warms up
+      const cpu = process.cpuUsage(cpu0);
+      if (i > 0) runs.push({ ms, cpuMs: (cpu.user + cpu.system) / 1000, trace, ok: report.ok, method: report.resolution?.method ?? null }); // run 0 warms up
     }
     const samplesMs = runs.map((r) => r.ms);
     const med = median(samplesMs);
     const closest = runs.reduce((a, b) => (Math.abs(b.ms - med) < Math.abs(a.ms - med) ? b : a));
-    return { scenario: name, rttMs, samplesMs, medianMs: med, ok: runs.every((r) => r.ok), method: closest.method, trace: closest.trace };
+    return { scenario: name, rttMs, samplesMs, medianMs: med, cpuMs: median(runs.map((r) => r.cpuMs)), ok: runs.every((r) => r.ok), method: closest.method, trace: closest.trace };
   } finally {
     gatherers.splice(0, gatherers.length, ...saved);
     await lab.stop();

@@ -142,17 +142,37 @@ export function describeResponse(res: HttpResponseEvidence): string {
   return parts.join(', ');
 }
 
-/** Parse a JSON object out of a response; `error` says what was wrong instead. */
+/**
+ * Parse a JSON object out of a response, whatever its Content-Type (judged separately, see
+ * {@link contentTypeProblem}); `error` says what was wrong instead.
+ */
 export function jsonObject(res: HttpResponseEvidence): { value: Record<string, unknown> } | { error: string } {
   if (res.truncated) return { error: `the body is larger than ${res.bodyBytes} bytes and was cut off` };
-  if (looksLikeHtml(res)) return { error: `not JSON but ${describeResponse(res)}` };
   const p = parseJsonSafely(res.body);
-  if (!p.ok) return { error: `not valid JSON (${sanitize(p.error, 120)}): ${describeResponse(res)}` };
+  if (!p.ok) {
+    if (looksLikeHtml(res)) return { error: `not JSON but ${describeResponse(res)}` };
+    return { error: `not valid JSON (${sanitize(p.error, 120)}): ${describeResponse(res)}` };
+  }
   if (typeof p.value !== 'object' || p.value === null || Array.isArray(p.value)) {
     return { error: `the JSON is not an object: ${describeResponse(res)}` };
   }
   return { value: p.value as Record<string, unknown> };
 }
+
+/**
+ * Synapse rejects a federation JSON response whose Content-Type is missing or not
+ * application/json (matrixfederationclient's check_content_type_is_json); the spec requires it
+ * too (spec §1.2). Returns the problem, or null.
+ */
+export function contentTypeProblem(res: HttpResponseEvidence): string | null {
+  const raw = header(res, 'content-type');
+  if (raw === undefined) return 'no Content-Type header';
+  const mt = mediaType(res);
+  return mt === 'application/json' ? null : `Content-Type ${quote(raw, 80)}, not application/json`;
+}
+
+export const CONTENT_TYPE_HINT =
+  'Synapse refuses federation responses that are not labelled "Content-Type: application/json" (the spec requires it). The homeserver sets it itself: something in front of it (a proxy rule, add_header/default_type, a CDN) replaces or drops it.';
 
 /**
  * Hint for a federation endpoint that answered something other than 200: who most likely

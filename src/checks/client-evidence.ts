@@ -25,6 +25,14 @@ function isFetch(x: unknown): x is FollowedFetch {
   return isObj(x) && typeof x['url'] === 'string' && Array.isArray(x['hops']) && typeof x['outcome'] === 'string';
 }
 
+/** Why `ev.extra.client` is missing: for the `skip` findings of the client checks. */
+export function clientSkipCause(ev: ServerEvidence): string {
+  const c = ev.extra?.['client'];
+  if (isObj(c) && typeof c['probeError'] === 'string') return `the client discovery probe failed (${c['probeError'].slice(0, 200)})`;
+  if (c === undefined && ev.deadlineHit) return 'the deadline was reached before the client files were fetched';
+  return 'the client discovery probe did not run';
+}
+
 /** `ev.extra.client` when it has the expected shape (a saved bundle may be anything). */
 export function clientEvidence(ev: ServerEvidence): ClientEvidence | null {
   const c = ev.extra?.['client'];

@@ -11,7 +11,7 @@ import { isServerNameError } from '../core/server-name.js';
 import { describeVersions } from '../core/client-discovery.js';
 import { quote } from '../core/sanitize.js';
 import { redirectCount } from '../probes/follow.js';
-import { clientDiscovery, clientEvidence, fetchFailure, finalResponse, hopsSummary } from './client-evidence.js';
+import { clientDiscovery, clientEvidence, clientSkipCause, fetchFailure, finalResponse, hopsSummary } from './client-evidence.js';
 
 const ID = 'client-versions' as const;
 
@@ -30,7 +30,7 @@ const check: Check = {
   run(ev) {
     if (isServerNameError(ev.parsed)) return [skip(ID, 'the server name is invalid')];
     const c = clientEvidence(ev);
-    if (!c) return [skip(ID, 'the client discovery probe did not run')];
+    if (!c) return [skip(ID, clientSkipCause(ev))];
     const d = clientDiscovery(c);
     if (!d.versionsUrl) {
       const why = d.stage === 'fetch'

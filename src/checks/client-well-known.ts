@@ -12,9 +12,10 @@ import type { Check } from './types.js';
 import { skip } from './types.js';
 import { isServerNameError } from '../core/server-name.js';
 import { CLIENT_FILE_MAX_BYTES, describeVersions, editDistance, parseClientWellKnown, sameJson } from '../core/client-discovery.js';
-import { quote } from '../core/sanitize.js';
+import { quote, sanitize } from '../core/sanitize.js';
+import { parseJsonSafely } from '../core/canonical-json.js';
 import { redirectCount, type FollowedFetch } from '../probes/follow.js';
-import { clientDiscovery, clientEvidence, copiesEvidence, finalResponse, hopsSummary, type ClientDiscovery } from './client-evidence.js';
+import { clientDiscovery, clientEvidence, clientSkipCause, copiesEvidence, finalResponse, hopsSummary, type ClientDiscovery } from './client-evidence.js';
 import type { ClientEvidence } from '../probes/client.js';
 
 const ID = 'client-well-known' as const;
@@ -38,7 +39,7 @@ function outcomeFinding(ev: ServerEvidence, c: ClientEvidence, d: ClientDiscover
     const ff = d.fetchFailure!;
     const lead = `FAIL_PROMPT (what matrix-js-sdk does when the fetch fails; the spec does not say): ${url}`;
     if (ff.kind === 'unreachable') {
-      return f('info', `${lead}: ${ff.text}; clients cannot find the homeserver from a user ID and ask for its URL`,
+      return f('info', `not published: ${url}: ${ff.text}; clients cannot discover the homeserver from a user ID and ask for its URL (matrix-js-sdk: FAIL_PROMPT; the spec does not define this case)`,
         `Optional. To let clients discover your homeserver, serve ${example} at ${url} (HTTPS on port 443, with "Access-Control-Allow-Origin: *").`);
     }
     if (ff.kind === 'timeout' || ff.kind === 'other') return f('warn', `${lead}: ${ff.text}`, `Make the HTTPS server at ${c.hostname} answer this URL (200 with the JSON file, or 404).`);
@@ -131,13 +132,8 @@ function baseUrlConsistency(ev: ServerEvidence, c: ClientEvidence, d: ClientDisc
 function shortBody(f: FollowedFetch | null | undefined): string {
   const r = finalResponse(f);
   if (!r) return '(none)';
-  let text = r.body.trim();
-  try {
-    text = JSON.stringify(JSON.parse(text));
-  } catch {
-    /* keep the raw text */
-  }
-  return quote(text, 100);
+  const p = parseJsonSafely(r.body);
+  return p.ok ? sanitize(JSON.stringify(p.value), 100) : quote(r.body.trim(), 100);
 }
 
 /** The server name's host and the matrix host(s) should serve the same files. */
@@ -187,7 +183,7 @@ const check: Check = {
   run(ev) {
     if (isServerNameError(ev.parsed)) return [skip(ID, 'the server name is invalid')];
     const c = clientEvidence(ev);
-    if (!c) return [skip(ID, ev.deadlineHit ? 'the deadline was reached before the client files were fetched' : 'the client discovery probe did not run')];
+    if (!c) return [skip(ID, clientSkipCause(ev))];
     const d = clientDiscovery(c);
     const out: Finding[] = [outcomeFinding(ev, c, d)];
     const ct = d.file?.contentTypeWarning;

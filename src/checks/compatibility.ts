@@ -177,7 +177,7 @@ function srvLines(ev: ServerEvidence): Line[] {
   if (!d?.srv) return out;
   if (d.srv.failed) {
     const failed = d.srv.fed.error ? d.srv.fed : d.srv.legacy ?? d.srv.fed;
-    const what = `${failed.name} (${failed.error?.message ?? failed.outcome})`;
+    const what = `${failed.name} (${failed.outcome === 'timeout' ? 'timed out' : failed.outcome === 'error' ? failed.error?.code ?? 'error' : failed.outcome.toUpperCase()})`;
     const route = specRoute(ev);
     const hint = 'Fix the authoritative DNS servers so that the SRV lookup answers (a record or NXDOMAIN), not an error.';
     out.push({ impl: 'Synapse', status: 'warn', aspect: 'srv-failure', text: `a failed SRV lookup of ${what} fails its request (unless a cached answer exists); Dendrite and Conduit treat it as "no SRV" and use ${route}`, hint });

@@ -17,7 +17,7 @@ import { skip } from './types.js';
 import { isServerNameError } from '../core/server-name.js';
 import { headerValues } from '../core/well-known.js';
 import { quote } from '../core/sanitize.js';
-import { clientDiscovery, clientEvidence, finalResponse } from './client-evidence.js';
+import { clientDiscovery, clientEvidence, clientSkipCause, finalResponse } from './client-evidence.js';
 import type { FollowedFetch } from '../probes/follow.js';
 
 const ID = 'cors' as const;
@@ -104,7 +104,7 @@ const check: Check = {
   run(ev) {
     if (isServerNameError(ev.parsed)) return [skip(ID, 'the server name is invalid')];
     const c = clientEvidence(ev);
-    if (!c) return [skip(ID, 'the client discovery probe did not run')];
+    if (!c) return [skip(ID, clientSkipCause(ev))];
     const d = clientDiscovery(c);
     const origin = c.origin;
     const out: Finding[] = [];
@@ -127,7 +127,7 @@ const check: Check = {
       }
       // 2. the file's preflight (only sent by clients that add headers to the GET)
       const pf = c.wellKnownPreflight;
-      if (file.status !== 404 && pf && pf.response) {
+      if (file.status === 200 && pf && pf.response) {
         judged.push('its preflight');
         const pp = preflightProblems(pf, origin, { api: false });
         if (pp.length) {
@@ -138,7 +138,8 @@ const check: Check = {
     }
 
     // 3. the client API: GET /versions with Origin, and the preflight every authenticated request needs
-    const api = finalResponse(c.versions);
+    // Only judged when the API is there (a missing API is the client-versions failure, not CORS).
+    const api = d.versions?.ok ? finalResponse(c.versions) : null;
     if (d.versionsUrl && api) {
       judged.push('the client API');
       const problems = fetchProblems(c.versions!, origin);
@@ -148,7 +149,7 @@ const check: Check = {
       }
     }
     const apf = c.versionsPreflight;
-    if (d.versionsUrl && apf && (apf.response || api)) {
+    if (d.versionsUrl && api && apf) {
       judged.push('the client API preflight');
       const pp = preflightProblems(apf, origin);
       const fails = pp.filter((p) => p.severity === 'fail');
@@ -160,7 +161,7 @@ const check: Check = {
     }
 
     if (judged.length === 0) {
-      const why = d.stage === 'fetch' ? `${c.wellKnown.url} could not be fetched` : 'nothing answered';
+      const why = d.stage === 'fetch' ? `${c.wellKnown.url} could not be fetched` : 'nothing that browsers read answered';
       return [skip(ID, why)];
     }
     if (out.length === 0) out.push({ id: ID, status: 'pass', summary: `browser clients allowed (Origin ${origin}): ${judged.join(', ')}` });

@@ -7,7 +7,7 @@
 import type { Finding } from '../core/types.js';
 import type { Check } from './types.js';
 import { sanitize } from '../core/sanitize.js';
-import { addressContext, connectionFailure, describeExchangeError, describeResponse, hintForStatus, jsonObject, skipNoConnection } from './address-util.js';
+import { CONTENT_TYPE_HINT, addressContext, connectionFailure, contentTypeProblem, describeExchangeError, describeResponse, hintForStatus, jsonObject, skipNoConnection } from './address-util.js';
 
 const ID = 'federation-version' as const;
 export const VERSION_PATH = '/_matrix/federation/v1/version';
@@ -72,6 +72,11 @@ const check: Check = {
       details.software = sw.name;
       details.version = sw.version;
       const what = sw.name ? `${sw.name}${sw.version ? ` ${sw.version}` : ''}` : sw.version ? `unnamed software, version ${sw.version}` : 'software and version not disclosed';
+      const ct = contentTypeProblem(res);
+      if (ct) {
+        out.push({ id: ID, status: 'warn', target: ae.target, summary: `homeserver answers: ${what}, but with ${ct}`, hint: CONTENT_TYPE_HINT, details });
+        continue;
+      }
       out.push({ id: ID, status: 'pass', target: ae.target, summary: `homeserver answers: ${what}`, details });
     }
     return out;

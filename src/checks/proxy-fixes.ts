@@ -172,8 +172,8 @@ export function endpointName(e: ProxyEndpointEvidence): string {
 }
 
 /** The command that gives a certain answer in live mode. */
-export function standInAdvice(e: ProxyEndpointEvidence): string {
-  return `for a certain answer, run \`fedcheck backend --listen 127.0.0.1:8008 --server-name <your server name>\` on the homeserver's machine in place of the homeserver (same address and port the proxy forwards to), check again, then restart the homeserver`;
+export function standInAdvice(_e: ProxyEndpointEvidence, serverName = '<your server name>'): string {
+  return `for a certain answer, stop the homeserver briefly and run \`fedcheck backend --listen <the address:port the proxy forwards to, e.g. 127.0.0.1:8008> --server-name ${serverName}\` in its place, check again, then restart the homeserver`;
 }
 
 /**

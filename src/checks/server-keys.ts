@@ -19,7 +19,7 @@ import type { AddressEvidence } from '../probes/address.js';
 import type { Check } from './types.js';
 import { quote, sanitize } from '../core/sanitize.js';
 import { tryDecodeBase64, verifyJsonSignature } from '../core/signing.js';
-import { addressContext, connectionFailure, describeExchangeError, describeResponse, hintForStatus, jsonObject, skipNoConnection } from './address-util.js';
+import { CONTENT_TYPE_HINT, addressContext, connectionFailure, contentTypeProblem, describeExchangeError, describeResponse, hintForStatus, jsonObject, skipNoConnection } from './address-util.js';
 import { formatSpan } from './cert-util.js';
 
 const ID = 'server-keys' as const;
@@ -231,7 +231,14 @@ function judgeAddress(ae: AddressEvidence, expected: string, now: number, delega
       keyIds: [],
     };
   }
-  return judgeKeyResponse(parsed.value, expected, now, ae.target, delegated);
+  const r = judgeKeyResponse(parsed.value, expected, now, ae.target, delegated);
+  const ct = contentTypeProblem(res);
+  if (ct) {
+    // Synapse would not even parse it: that failure comes first, and the pass (if any) goes.
+    const rest = r.findings.filter((f) => f.status !== 'pass');
+    r.findings = [{ ...base, status: 'fail', summary: `the key response has ${ct}: Synapse rejects it`, hint: CONTENT_TYPE_HINT, details: { status: res.status } }, ...rest];
+  }
+  return r;
 }
 
 const check: Check = {

@@ -7,7 +7,7 @@ import type { Check } from './types.js';
 import { skip } from './types.js';
 import { isServerNameError } from '../core/server-name.js';
 import { validateSupport } from '../core/client-discovery.js';
-import { clientEvidence, fetchFailure, finalResponse, hopsSummary } from './client-evidence.js';
+import { clientEvidence, clientSkipCause, fetchFailure, finalResponse, hopsSummary } from './client-evidence.js';
 
 const ID = 'support-well-known' as const;
 const EXAMPLE = '{"contacts": [{"role": "m.role.admin", "matrix_id": "@admin:example.org", "email_address": "admin@example.org"}], "support_page": "https://example.org/support"}';
@@ -18,7 +18,7 @@ const check: Check = {
   run(ev) {
     if (isServerNameError(ev.parsed)) return [skip(ID, 'the server name is invalid')];
     const c = clientEvidence(ev);
-    if (!c) return [skip(ID, 'the client discovery probe did not run')];
+    if (!c) return [skip(ID, clientSkipCause(ev))];
     const f = c.support;
     const details: Record<string, unknown> = { url: f.url, hops: hopsSummary(f) };
     const ff = fetchFailure(f);

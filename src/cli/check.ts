@@ -70,6 +70,14 @@ export async function runCheckCommand(names: string[], opts: CheckCliOptions): P
     }
   }
   for (const r of run.resolvers) validateResolver(r);
+  // --resolve, --connect-to and --cacert are parsed (and the CA files read) before anything is sent.
+  const { prepare } = await import('../run/gather.js');
+  try {
+    prepare(run);
+  } catch (e) {
+    if ((e as Error)?.constructor?.name === 'OptionError') throw new ExitError((e as Error).message, 2);
+    throw e;
+  }
   const concurrency = Number(opts.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) throw new ExitError(`--concurrency "${sanitize(opts.concurrency, 20)}" must be a whole number from 1 to 1000`, 2);
   preflightOutputs(opts);

@@ -23,6 +23,7 @@ interface ServerState {
   srv: Mark | null;
   /** address:port → finished? (the federation version request of each address) */
   addresses: Map<string, boolean>;
+  /** value of the activity counter at this server's latest event */
   lastActivity: number;
 }
 
@@ -45,6 +46,8 @@ export class Progress {
   private stopped = false;
   private timer: NodeJS.Timeout | null = null;
   private lastDraw = 0;
+  /** activity counter: the line follows the server that did something last */
+  private tick = 0;
   private readonly p: Paint;
 
   constructor(private readonly stream: ProgressStream, colour: boolean, private readonly intervalMs = 80) {
@@ -65,7 +68,7 @@ export class Progress {
   start(input: string): void {
     const key = canonical(input);
     this.note = '';
-    if (!this.states.has(key)) this.states.set(key, { label: key, wellKnown: null, srv: null, addresses: new Map(), lastActivity: Date.now() });
+    if (!this.states.has(key)) this.states.set(key, { label: key, wellKnown: null, srv: null, addresses: new Map(), lastActivity: ++this.tick });
     this.running.push(key);
     this.schedule(true);
   }
@@ -83,7 +86,7 @@ export class Progress {
   trace(server: string, e: TraceEvent): void {
     const s = this.states.get(server);
     if (!s) return;
-    s.lastActivity = Date.now();
+    s.lastActivity = ++this.tick;
     const x = e.exchange;
     if (x && x.path === WELL_KNOWN_PATH) {
       if (e.kind === 'request') s.wellKnown ??= 'pending';

@@ -219,7 +219,7 @@ export function validateIdentity(res: HttpResponseEvidence): { ok: boolean; reas
   return { ok: true, reason: null };
 }
 
-/** "v1.1 … v1.12 (14 versions)" */
+/** "14 versions: v1.1 … v1.12" */
 export function describeVersions(vs: string[]): string {
   if (vs.length === 0) return 'no versions';
   const sorted = [...vs].sort((a, b) => {
@@ -233,7 +233,7 @@ export function describeVersions(vs: string[]): string {
     return 0;
   });
   const shown = sorted.length <= 3 ? sorted.map((s) => sanitize(s, 20)).join(', ') : `${sanitize(sorted[0]!, 20)} … ${sanitize(sorted[sorted.length - 1]!, 20)}`;
-  return `${shown} (${vs.length} version${vs.length === 1 ? '' : 's'})`;
+  return `${vs.length} version${vs.length === 1 ? '' : 's'}: ${shown}`;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -174,6 +174,7 @@ export type DifferenceCode =
   | 'hex-lowercased'
   | 'encoded'
   | 'dot-segments-removed'
+  | 'dot-segments-created'
   | 'slashes-merged'
   | 'trailing-slash-removed'
   | 'trailing-slash-added'
@@ -202,6 +203,7 @@ export const STRUCTURAL: ReadonlySet<DifferenceCode> = new Set<DifferenceCode>([
   'decoded-query-delimiter',
   'decoded-to-raw-bytes',
   'dot-segments-removed',
+  'dot-segments-created',
   'slashes-merged',
   'trailing-slash-removed',
   'trailing-slash-added',
@@ -229,6 +231,8 @@ export function differenceImpact(code: DifferenceCode): string {
       return 'raw non-ASCII bytes are not a valid request target; homeservers may refuse the request';
     case 'dot-segments-removed':
       return "'.' and '..' are legal state keys and transaction IDs: resolving them requests another resource";
+    case 'dot-segments-created':
+      return "an ID or state key '..' sent as %2E%2E arrives as a real '..' segment, which the homeserver's router may resolve";
     case 'slashes-merged':
       return 'an empty path parameter disappears: the request reaches another endpoint';
     case 'trailing-slash-removed':
@@ -300,7 +304,7 @@ function show(ch: string): string {
 }
 
 /** Characters that may appear raw in a path and that a proxy might percent-encode. */
-const ENCODABLE = ['$', ':', '@', '!', '+', '=', ',', ';', "'", '(', ')', '*', '~', '&', '[', ']', '|', '"', '{', '}', '^', '`', '\\', '<', '>'];
+const ENCODABLE = ['#', '$', ':', '@', '!', '+', '=', ',', ';', "'", '(', ')', '*', '~', '&', '[', ']', '|', '"', '{', '}', '^', '`', '\\', '<', '>'];
 
 /**
  * Name every change between the target sent and the one received. Empty when identical.
@@ -339,6 +343,10 @@ export function diffTarget(sent: string, received: string): TargetDifference[] {
         continue;
       }
       const ch = String.fromCharCode(byte);
+      // decoded only if the character itself appears more often, or the path was cut right there;
+      // otherwise the escape vanished with a removed segment (named by the detectors below)
+      const cut = (up === '%3F' || up === '%23') && cutAtEscape(s.path, r.path, up);
+      if (countOf(received, ch) <= countOf(sent, ch) && !cut) continue;
       if (up === '%2F') add('decoded-slash', '%2F decoded to /');
       else if (up === '%3F') {
         pathCut = pathCut || s.path.toUpperCase().includes('%3F');
@@ -389,6 +397,8 @@ export function diffTarget(sent: string, received: string): TargetDifference[] {
   const sentDots = dotSegmentCount(lenientDecode(s.path.replace(/%2f/gi, '\u0000')));
   const recvDots = dotSegmentCount(lenientDecode(r.path.replace(/%2f/gi, '\u0000')));
   if (recvDots < sentDots) add('dot-segments-removed', 'dot segments removed');
+  const rawDots = (p: string) => p.split('/').filter((x) => x === '.' || x === '..').length;
+  if (rawDots(r.path) > rawDots(s.path)) add('dot-segments-created', "%2E decoded to '.', creating a dot segment");
   const sentDouble = countOf(s.path, '//');
   const recvDouble = countOf(r.path, '//');
   if (recvDouble < sentDouble) add('slashes-merged', 'doubled slashes merged');
@@ -435,6 +445,14 @@ export function diffTarget(sent: string, received: string): TargetDifference[] {
   }
   if (out.length === 0) add('changed', 'request target changed');
   return out;
+}
+
+/** Does `recvPath` end where `sentPath` had its first `esc` (raw or after decoding)? */
+function cutAtEscape(sentPath: string, recvPath: string, esc: string): boolean {
+  const pos = sentPath.toUpperCase().indexOf(esc);
+  if (pos < 0) return false;
+  const head = sentPath.slice(0, pos);
+  return recvPath === head || lenientDecode(recvPath) === lenientDecode(head);
 }
 
 /** RFC 3986 remove_dot_segments plus merging of slashes (for comparison only). */

@@ -62,8 +62,11 @@ function toStatic(r: LabResponse): StaticResponse {
 }
 
 /** LabHostSpec.acceptHosts: an exact-match Host rule in front of the host's handler. */
-function handlerFor(spec: LabHostSpec): http.RequestListener {
-  const inner = baseHandlerFor(spec);
+/** One signing key per server name per deployment: load-balanced instances share their key. */
+type KeyRing = Map<string, ReturnType<typeof generateSigningKey>>;
+
+function handlerFor(spec: LabHostSpec, ring: KeyRing): http.RequestListener {
+  const inner = baseHandlerFor(spec, ring);
   if (!spec.acceptHosts) return inner;
   const accepted = new Set(spec.acceptHosts.map((h) => h.toLowerCase()));
   return (req, res) => {
@@ -73,7 +76,7 @@ function handlerFor(spec: LabHostSpec): http.RequestListener {
   };
 }
 
-function baseHandlerFor(spec: LabHostSpec): http.RequestListener {
+function baseHandlerFor(spec: LabHostSpec, ring: KeyRing): http.RequestListener {
   const routes: Record<string, StaticResponse> = {};
   for (const [path, r] of Object.entries(spec.routes ?? {})) routes[path] = toStatic(r);
   if (spec.homeserver) {
@@ -84,8 +87,11 @@ function baseHandlerFor(spec: LabHostSpec): http.RequestListener {
     if (k.validUntilOffsetMs !== undefined) overrides.validUntilTs = Date.now() + k.validUntilOffsetMs;
     if (k.signWithUnknownKey) overrides.signWith = generateSigningKey();
     if (k.tamper) overrides.tamper = { valid_until_ts: Date.now() + 365 * DAY };
+    let signingKey = ring.get(hs.serverName);
+    if (!signingKey) ring.set(hs.serverName, (signingKey = generateSigningKey()));
     return homeserverHandler({
       serverName: hs.serverName,
+      signingKey,
       ...(hs.software ? { software: hs.software } : {}),
       keyOverrides: overrides,
       health: hs.health ?? true,
@@ -162,13 +168,14 @@ export async function startLab(scenario: Scenario, opts: LabOptions = {}): Promi
         if (!specs.some((h) => h.address === a && h.port === p)) specs.push({ address: a, port: p, fault: 'refuse' });
       }
     }
+    const keyRing: KeyRing = new Map();
     const started = await Promise.all(
       specs.map((h) =>
         startHost({
           // Addresses off loopback (e.g. a private-range target) are served on loopback and mapped.
           address: bindAddress(h.address),
           tls: h.tls ? certFor(h.tls) : null,
-          handler: handlerFor(h),
+          handler: handlerFor(h, keyRing),
           rttMs,
           ...(h.fault ? { fault: h.fault } : {}),
         }),

@@ -431,6 +431,14 @@ export async function startDnsServer(zone: Zone, opts: DnsServerOptions = {}): P
     });
     try {
       await udp.listen(0, '127.0.0.1');
+      // A batch of hundreds of names sends a burst of queries while this process may be busy
+      // (TLS handshakes of the lab's hosts): the default ~200 KB socket buffer drops datagrams,
+      // which a client sees as timeouts. Ask for 4 MB (the kernel caps it at net.core.rmem_max).
+      try {
+        udp.setRecvBufferSize(4 * 1024 * 1024);
+      } catch {
+        /* keep the default */
+      }
       const udpAddr = udp.address();
       await new Promise<void>((resolve, reject) => {
         const onErr = (err: Error) => {

@@ -94,7 +94,12 @@ export interface CompatibilityEvidence {
   probes: AltHostProbe[];
 }
 
-const pending = new WeakMap<NetContext, Promise<ClientEvidence>>();
+/**
+ * The client file's base_url per run, settled as soon as the file is parsed: `client-copies`
+ * needs only that, not the versions/identity fetches after it (waiting for the whole `client`
+ * gatherer put two more round trips after them on the run's critical path; docs/performance.md).
+ */
+const baseUrls = new WeakMap<NetContext, Promise<string | null>>();
 
 function wellKnownUrl(hostname: string, file: string): string {
   return `https://${hostForUrl(hostname)}/.well-known/matrix/${file}`;
@@ -121,7 +126,7 @@ function getFile(ctx: NetContext, hostname: string, file: string, budgetMs: numb
   return getUrl(ctx, wellKnownUrl(hostname, file), budgetMs, maxBodyBytes);
 }
 
-export async function gatherClient(ctx: NetContext, parsed: ParsedServerName): Promise<ClientEvidence> {
+export async function gatherClient(ctx: NetContext, parsed: ParsedServerName, onBaseUrl?: (baseUrl: string | null) => void): Promise<ClientEvidence> {
   const hostname = parsed.host;
   const wkUrl = wellKnownUrl(hostname, 'client');
   const budget = stageBudget(ctx);
@@ -132,9 +137,13 @@ export async function gatherClient(ctx: NetContext, parsed: ParsedServerName): P
   ]);
   const ev: ClientEvidence = { hostname, origin: CLIENT_ORIGIN, wellKnown, wellKnownPreflight, baseUrl: null, versions: null, versionsPreflight: null, identity: null, support };
   const last = lastExchange(wellKnown);
-  if (wellKnown.outcome !== 'response' || !last?.response) return ev;
+  if (wellKnown.outcome !== 'response' || !last?.response) {
+    onBaseUrl?.(null);
+    return ev;
+  }
   const verdict = parseClientWellKnown(last.response);
   ev.baseUrl = verdict.baseUrl;
+  onBaseUrl?.(ev.baseUrl);
   const jobs: Array<Promise<unknown>> = [];
   const next = stageBudget(ctx);
   if (verdict.baseUrl) {
@@ -151,7 +160,7 @@ export async function gatherClient(ctx: NetContext, parsed: ParsedServerName): P
 }
 
 /** The hosts that should serve the same files as the server name's hostname. */
-function copyHosts(hostname: string, discovery: DiscoveryEvidence | undefined, client: ClientEvidence | null): Map<string, Array<'m.server' | 'base_url'>> {
+function copyHosts(hostname: string, discovery: DiscoveryEvidence | undefined, client: { baseUrl: string | null } | null): Map<string, Array<'m.server' | 'base_url'>> {
   const hosts = new Map<string, Array<'m.server' | 'base_url'>>();
   const add = (h: string, role: 'm.server' | 'base_url') => {
     const k = h.toLowerCase().replace(/^\[|\]$/g, '');
@@ -174,8 +183,8 @@ function copyHosts(hostname: string, discovery: DiscoveryEvidence | undefined, c
 }
 
 export async function gatherClientCopies(ctx: NetContext, parsed: ParsedServerName, discovery: DiscoveryEvidence | undefined): Promise<ClientCopiesEvidence> {
-  const client = (await pending.get(ctx)?.catch(() => null)) ?? null;
-  const hosts = copyHosts(parsed.host, discovery, client);
+  const baseUrl = (await baseUrls.get(ctx)) ?? null;
+  const hosts = copyHosts(parsed.host, discovery, { baseUrl });
   const budget = stageBudget(ctx);
   const copies = await Promise.all(
     [...hosts].slice(0, 3).map(async ([host, roles]): Promise<ClientCopy> => {
@@ -264,20 +273,27 @@ export const clientGatherer: Gatherer = {
   name: 'client',
   when: 'start',
   run(g: GatherContext) {
-    const p = gatherClient(g.net, g.parsed);
-    pending.set(g.net, p);
-    return p;
+    let settle!: (baseUrl: string | null) => void;
+    baseUrls.set(g.net, new Promise<string | null>((r) => (settle = r)));
+    const p = gatherClient(g.net, g.parsed, settle);
+    p.catch(() => undefined).finally(() => settle(null)); // no-op once settled
+    return safe(p);
   },
 };
 
 export const clientCopiesGatherer: Gatherer = {
   name: 'client-copies',
   when: 'resolved',
-  run: (g: GatherContext) => gatherClientCopies(g.net, g.parsed, g.discovery),
+  run: (g: GatherContext) => safe(gatherClientCopies(g.net, g.parsed, g.discovery)),
 };
 
 export const compatibilityGatherer: Gatherer = {
   name: 'compatibility',
   when: 'resolved',
-  run: (g: GatherContext) => gatherCompatibility(g.net, g.discovery),
+  run: (g: GatherContext) => safe(gatherCompatibility(g.net, g.discovery)),
 };
+
+/** A gatherer must never reject (the run awaits them all): a bug becomes `{ probeError }` evidence. */
+function safe<T>(p: Promise<T>): Promise<T | { probeError: string }> {
+  return p.catch((e: unknown) => ({ probeError: e instanceof Error ? e.message : String(e) }));
+}

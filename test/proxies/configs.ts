@@ -27,6 +27,7 @@ export type Variant =
   | 'apache-no-encoded-slashes'
   | 'apache-no-preserve-host'
   | 'apache-federation-vhost'
+  | 'apache-xff-fixed'
   // Caddy
   | 'caddy-rewrite'
   // HAProxy
@@ -35,8 +36,7 @@ export type Variant =
   | 'haproxy-normalize-query'
   | 'haproxy-forwardfor'
   | 'haproxy-federation-frontend'
-  // any: transparent TCP-level passthrough used by live-mode tests
-  | 'decode-slash';
+;
 
 // ------------------------------------------------------------------------------------------ nginx
 
@@ -158,6 +158,9 @@ export function apacheConfig(site: Site, variant: Variant): string {
   switch (variant) {
     case 'recommended':
       return apache(site, [lines.proto, lines.slashes, lines.host, lines.pass].join('\n'));
+    case 'apache-xff-fixed':
+      // recommended + the fix fedcheck gives for a client-supplied X-Forwarded-For
+      return apache(site, [lines.proto, lines.slashes, lines.host, '    RequestHeader unset X-Forwarded-For', lines.pass].join('\n'));
     case 'apache-federation-vhost':
       // the seeds' *:8448 vhost: no ProxyPreserveHost
       return apache(site, [lines.proto, lines.slashes, `    ProxyPass /_matrix ${up}/_matrix nocanon\n    ProxyPassReverse /_matrix ${up}/_matrix`].join('\n'));
@@ -182,6 +185,9 @@ function caddy(site: Site, body: string): string {
   skip_install_trust
   auto_https disable_redirects
   https_port ${site.port}
+  servers {
+    protocols h1 h2
+  }
   log {
     output file ${path.join(d, 'caddy.log')}
     level ERROR

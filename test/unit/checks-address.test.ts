@@ -612,6 +612,21 @@ describe('server-keys', () => {
     assert.match(run(exchange('/_matrix/key/v2/server', null, '', {}, { phase: 'timeout', code: 'ETIMEDOUT', message: 'no complete answer' })).summary, /^no answer to GET \/_matrix\/key\/v2\/server/);
   });
 
+  test('Content-Type must be application/json (Synapse rejects anything else)', () => {
+    const run = (keys: HttpExchange) => keysCheck.run(evidence([addr({ keys })]));
+    const wrong = run(exchange('/_matrix/key/v2/server', 200, keyResponse(), { 'content-type': 'text/plain; charset=utf-8' }));
+    assert.deepEqual(statuses(wrong), ['fail']);
+    assert.match(wrong[0]!.summary, /Content-Type "text\/plain; charset=utf-8", not application\/json: Synapse rejects it/);
+    const missing = exchange('/_matrix/key/v2/server', 200, keyResponse());
+    delete missing.response!.headers['content-type'];
+    assert.match(only(run(missing)).summary, /no Content-Type header/);
+    const withParams = run(exchange('/_matrix/key/v2/server', 200, keyResponse(), { 'content-type': 'application/json; charset=utf-8' }));
+    assert.deepEqual(statuses(withParams), ['pass']);
+    const v = only(versionCheck.run(evidence([addr({ version: exchange('/_matrix/federation/v1/version', 200, versionBody(), { 'content-type': 'text/html' }) })])));
+    assert.equal(v.status, 'warn');
+    assert.match(v.summary, /Synapse 1\.120\.0, but with Content-Type "text\/html"/);
+  });
+
   test('across addresses: different key sets warn, identical ones do not', () => {
     const other = generateSigningKey('unit9');
     const same = keysCheck.run(evidence([addr(), addr({ address: '127.0.0.4' })]));

@@ -529,7 +529,11 @@ describe('Markdown renderer', () => {
     assert.ok(out.startsWith('# fedcheck report\n'));
     assert.ok(out.includes('## example.com — ❌ 3 problems, 3 warnings'));
     assert.ok(out.includes('Set \\`server\\_name\\` \\| in homeserver.yaml to example.com and restart.'));
-    const rows = out.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| status') && !l.startsWith('| ---'));
+    // with several servers, a summary table first: one row per server
+    const summary = out.slice(0, out.indexOf('\n## ')).split('\n').filter((l) => l.startsWith('| '));
+    assert.deepEqual(summary, ['| server | verdict | fail | warn |', '| --- | --- | --- | --- |', '| example.com | ❌ FAIL | 3 | 3 |', '| xn--bcher-kva.example | ✅ OK | 0 | 1 |']);
+    const details = out.slice(out.indexOf('\n## '));
+    const rows = details.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| status') && !l.startsWith('| ---'));
     assert.equal(rows.length, allFindings(report).length);
     for (const row of rows) {
       // exactly 5 unescaped pipes: 4 columns
@@ -541,6 +545,51 @@ describe('Markdown renderer', () => {
     assert.ok(out.includes('**How to fix**'));
     assert.ok(out.includes('pointing at ::1 (loopback)'));
     assert.equal(escapeMarkdown('a|b`c*d_e[f](g)<h>#i~j&k$l\\m'), 'a\\|b\\`c\\*d\\_e\\[f\\](g)\\<h\\>\\#i\\~j\\&k\\$l\\\\m');
+  });
+});
+
+describe('many servers', () => {
+  function many(n: number, broken: number[], warned: number[] = []): Report {
+    const servers: ServerReport[] = [];
+    for (let i = 1; i <= n; i++) {
+      const fail = broken.includes(i);
+      const checks: Finding[] = [{ id: 'server-name', status: 'pass', summary: `s${i}.example is a valid server name` }];
+      if (fail) checks.push({ id: 'dns', status: 'fail', summary: `s${i}.example: no address`, hint: `Add an A record for s${i}.example.` });
+      if (warned.includes(i)) checks.push({ id: 'srv', status: 'warn', summary: 'only the deprecated _matrix._tcp record', hint: 'Add _matrix-fed._tcp.' });
+      servers.push({ serverName: `s${i}.example`, ok: !fail, resolution: null, checks });
+    }
+    return { schemaVersion: 1, ok: broken.length === 0, tool: { name: 'fedcheck', version: '0.1.0' }, generatedAt: '2025-01-31T12:00:00.000Z', servers };
+  }
+  const headers = (text: string) => text.split('\n').filter((l) => /^s\d+\.example$/.test(l));
+
+  test('below 10 servers every server is detailed, without a note', () => {
+    const text = renderText(many(9, [3]), { colour: false });
+    assert.equal(headers(text).length, 9);
+    assert.doesNotMatch(text, /--full/);
+  });
+
+  test('from 10 servers on only the servers with failures are detailed, and the report says so', () => {
+    const r = many(12, [4, 11], [5]);
+    const text = renderText(r, { colour: false });
+    assert.deepEqual(headers(text), ['s4.example', 's11.example']);
+    assert.match(text.replace(/\n/g, ' '), /Details are shown only for the 2 servers with problems; the other 10 passed \(1 of them with warnings, counted in the table\)\. Use --full to detail every server\./);
+    assert.match(text, /2 of 12 servers have problems/);
+    assert.ok(text.includes('→ how to fix: Add an A record for s11.example.'), 'the hints of the detailed servers');
+    assert.equal(headers(renderText(r, { colour: false, full: true })).length, 12);
+  });
+
+  test('a large all-green batch says that none is detailed', () => {
+    const text = renderText(many(10, []), { colour: false });
+    assert.deepEqual(headers(text), []);
+    assert.match(text.replace(/\n/g, ' '), /No server has a failed check, so none is detailed\. Use --full/);
+    assert.match(text, /all 10 servers: federation OK/);
+  });
+
+  test('Markdown follows the same rule, with a summary table of every server', () => {
+    const md = renderMarkdown(many(12, [4]));
+    assert.equal(md.split('\n').filter((l) => /^\| s\d+\.example \|/.test(l)).length, 12);
+    assert.equal(md.split('\n').filter((l) => l.startsWith('## ')).length, 1);
+    assert.equal(renderMarkdown(many(12, [4]), { full: true }).split('\n').filter((l) => l.startsWith('## ')).length, 12);
   });
 });
 

@@ -1,0 +1,208 @@
+/**
+ * The hostile corpus harness: bring every behaviour's deployment up first (certificate minting is
+ * CPU-bound and must not run while other behaviours are being timed), then run fedcheck against
+ * each — several at once — and check the invariants every behaviour must hold:
+ *
+ *  1. the run (gather + judge) ends within the timeout + 1 s;
+ *  2. nothing throws, no unhandled rejection or uncaught exception, no "internal error" finding;
+ *  3. the behaviour's own expectation: the problem is named on the right check;
+ *  4. no control character reaches the text, JSON, Markdown, JUnit or GitHub output, the
+ *     --verbose trace or the evidence bundle (\n excepted);
+ *  5. every TCP connection fedcheck opened went to a lab listener ("never wander").
+ *
+ * At the end the file prints `hostile: N/N behaviours held`.
+ */
+import assert from 'node:assert/strict';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
+import { after, before, describe, it } from 'node:test';
+import type * as netTypes from 'node:net';
+import '../helpers/lab.js'; // sets FEDCHECK_LOOPBACK_ONLY=1
+import { startHostileLab, labPorts, type HostileDeployment, type HostileLab } from '../../src/lab/hostile/lab.js';
+import { gatherServer, prepare } from '../../src/run/gather.js';
+import { judgeServer, buildReport } from '../../src/run/judge.js';
+import { renderText } from '../../src/report/text.js';
+import { renderJson } from '../../src/report/json.js';
+import { renderMarkdown } from '../../src/report/markdown.js';
+import { renderJunit } from '../../src/report/junit.js';
+import { renderGithubAnnotations } from '../../src/report/github.js';
+import { makeTracer } from '../../src/cli/trace.js';
+import { exitCodeOf } from '../../src/cli/output.js';
+import type { Finding, ServerReport, Status, CheckId } from '../../src/core/types.js';
+import type { ServerEvidence } from '../../src/core/evidence.js';
+
+/** The timeout every behaviour runs with (the CLI's --timeout 3). */
+export const TIMEOUT_MS = 3000;
+
+export interface RunResult {
+  report: ServerReport;
+  evidence: ServerEvidence;
+  ms: number;
+  lab: HostileLab;
+  outputs: Record<string, string>;
+}
+
+export interface Behaviour {
+  /** kebab-case id */
+  name: string;
+  area: 'http' | 'redirect' | 'value' | 'dns' | 'tls';
+  title: string;
+  /** build the deployment (may be CPU-heavy: runs before any timing starts) */
+  deploy(): HostileDeployment;
+  /** what a correct fedcheck reports */
+  expect(r: RunResult): void;
+}
+
+// ---------------------------------------------------------------------------------------------
+// assertions
+// ---------------------------------------------------------------------------------------------
+
+export function show(r: ServerReport): string {
+  return r.checks.map((c) => `  ${c.status.padEnd(4)} ${c.id}${c.target ? ` @${c.target}` : ''}: ${c.summary}`).join('\n') + `\n  resolution: ${JSON.stringify(r.resolution)}`;
+}
+
+/** The first finding with this id (and status/target/summary), or an assertion error listing the report. */
+export function finding(r: ServerReport, id: CheckId, status: Status | Status[], summary?: RegExp | string, target?: string): Finding {
+  const statuses = Array.isArray(status) ? status : [status];
+  const f = r.checks.find(
+    (c) =>
+      c.id === id &&
+      statuses.includes(c.status) &&
+      (target === undefined || c.target === target) &&
+      (summary === undefined || (typeof summary === 'string' ? c.summary.includes(summary) : summary.test(c.summary))),
+  );
+  assert.ok(f, `expected a ${statuses.join('/')} ${id} finding${target ? ` @${target}` : ''}${summary ? ` matching ${summary}` : ''}:\n${show(r)}`);
+  return f;
+}
+
+/** No finding of this id has one of these statuses. */
+export function none(r: ServerReport, id: CheckId, status: Status | Status[], target?: string): void {
+  const statuses = Array.isArray(status) ? status : [status];
+  const f = r.checks.find((c) => c.id === id && statuses.includes(c.status) && (target === undefined || c.target === target));
+  assert.ok(!f, `unexpected ${f?.status} ${id} finding: ${f?.summary}\n${show(r)}`);
+}
+
+/** C0 controls except LF, DEL, C1 controls, bidi embeddings/overrides/isolates. */
+// eslint-disable-next-line no-control-regex
+export const CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+
+function assertClean(name: string, text: string): void {
+  const m = CONTROL.exec(text);
+  if (m) {
+    const at = m.index;
+    assert.fail(`${name} output contains U+${m[0].charCodeAt(0).toString(16).padStart(4, '0')} near ${JSON.stringify(text.slice(Math.max(0, at - 60), at + 20))}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// process-wide watchers
+// ---------------------------------------------------------------------------------------------
+
+/** Every TCP connect of the process (host, port), via the patched node:net. */
+export const connects: Array<{ host: string; port: number; at: number }> = [];
+const require = createRequire(import.meta.url);
+const netCjs = require('node:net') as typeof netTypes;
+const originalConnect = netCjs.connect;
+let patched = false;
+export function recordConnects(): void {
+  if (patched) return;
+  patched = true;
+  netCjs.connect = function (this: unknown, ...args: unknown[]) {
+    const o = args[0];
+    if (o && typeof o === 'object') {
+      const opts = o as netTypes.NetConnectOpts & { host?: string; port?: number };
+      if ('port' in opts) connects.push({ host: String(opts.host ?? 'localhost'), port: Number(opts.port), at: Date.now() });
+    } else if (typeof o === 'number' || typeof o === 'string') {
+      connects.push({ host: typeof args[1] === 'string' ? args[1] : 'localhost', port: Number(o), at: Date.now() });
+    }
+    return (originalConnect as (...a: unknown[]) => netTypes.Socket).apply(this, args);
+  } as typeof netCjs.connect;
+  (netCjs as unknown as { createConnection: unknown }).createConnection = netCjs.connect;
+  syncBuiltinESMExports();
+}
+
+export const unhandled: unknown[] = [];
+process.on('unhandledRejection', (e) => unhandled.push(e));
+process.on('uncaughtException', (e) => unhandled.push(e));
+
+// ---------------------------------------------------------------------------------------------
+// running
+// ---------------------------------------------------------------------------------------------
+
+export async function runOnce(lab: HostileLab, timeoutMs = TIMEOUT_MS): Promise<RunResult> {
+  const trace: string[] = [];
+  const tracer = makeTracer((line: string) => trace.push(line));
+  const opts = { ...lab.runOptions, timeoutMs, trace: tracer };
+  const t0 = Date.now();
+  const evidence = await gatherServer(lab.serverName, opts, prepare(opts));
+  const report = judgeServer(evidence);
+  const ms = Date.now() - t0;
+  const full = buildReport([report]);
+  const outputs: Record<string, string> = {
+    text: renderText(full, { colour: false, width: 100 }),
+    json: renderJson(full),
+    markdown: renderMarkdown(full),
+    junit: renderJunit(full),
+    github: renderGithubAnnotations(full),
+    verbose: trace.join('\n'),
+    evidence: JSON.stringify({ bundleVersion: 1, servers: [evidence] }, null, 1),
+  };
+  return { report, evidence, ms, lab, outputs };
+}
+
+/** Check the invariants and the behaviour's expectation on one run. */
+export function assertHeld(b: Behaviour, r: RunResult, timeoutMs = TIMEOUT_MS): void {
+  assert.ok(r.ms <= timeoutMs + 1000, `${b.name}: the run took ${r.ms} ms with a ${timeoutMs} ms timeout\n${show(r.report)}`);
+  const internal = r.report.checks.find((c) => /internal error/i.test(c.summary));
+  assert.ok(!internal, `${b.name}: ${internal?.summary}`);
+  assert.ok([0, 1].includes(exitCodeOf(buildReport([r.report]))));
+  for (const [name, text] of Object.entries(r.outputs)) assertClean(`${b.name}: ${name}`, text);
+  JSON.parse(r.outputs.json!);
+  b.expect(r);
+}
+
+/** Every recorded connect since `since` went to a lab listener on loopback. */
+export function assertNoWander(name: string, since: number): void {
+  for (const c of connects) {
+    if (c.at < since) continue;
+    assert.ok(/^127\./.test(c.host) || c.host === '::1', `${name}: connected to ${c.host}:${c.port}`);
+    assert.ok(labPorts.has(c.port), `${name}: connected to ${c.host}:${c.port}, which is no lab listener`);
+  }
+}
+
+/**
+ * Register the corpus: one `it` per behaviour, all deployments brought up in a `before` hook,
+ * `concurrency` behaviours at a time, and the summary line printed at the end.
+ */
+export function corpus(title: string, behaviours: Behaviour[], concurrency = 6): void {
+  recordConnects();
+  const labs = new Map<string, HostileLab>();
+  const held = new Set<string>();
+  const names = new Set<string>();
+  for (const b of behaviours) {
+    assert.ok(!names.has(b.name), `duplicate behaviour ${b.name}`);
+    names.add(b.name);
+  }
+  describe(title, { concurrency }, () => {
+    before(async () => {
+      for (const b of behaviours) labs.set(b.name, await startHostileLab(b.deploy(), { timeoutMs: TIMEOUT_MS }));
+    });
+    after(async () => {
+      await Promise.all([...labs.values()].map((l) => l.stop()));
+    });
+    for (const b of behaviours) {
+      it(`${b.area}: ${b.name}: ${b.title}`, async () => {
+        const lab = labs.get(b.name);
+        assert.ok(lab, 'deployment did not start');
+        const since = Date.now();
+        const r = await runOnce(lab);
+        assertHeld(b, r);
+        assertNoWander(b.name, since);
+        assert.deepEqual(unhandled, [], 'unhandled rejection or uncaught exception');
+        held.add(b.name);
+      });
+    }
+  });
+  after(() => {
+    console.log(`hostile: ${held.size}/${behaviours.length} behaviours held`);
+  });
+}
