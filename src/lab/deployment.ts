@@ -27,7 +27,10 @@ export function labCas(): LabCas {
   if (!cas) {
     const root = createCa({ commonName: 'fedcheck lab root CA' });
     const intermediate = createIntermediate(root, { commonName: 'fedcheck lab intermediate CA' });
-    const untrusted = createCa({ commonName: 'untrusted CA (not in any trust store)' });
+    // An untrusted hierarchy whose intermediate IS sent (like a staging CA): "not trusted", not
+    // "incomplete chain".
+    const untrustedRoot = createCa({ commonName: 'untrusted root CA (not in any trust store)' });
+    const untrusted = createIntermediate(untrustedRoot, { commonName: 'untrusted intermediate CA' });
     cas = { root, intermediate, untrusted };
   }
   return cas;

@@ -498,22 +498,20 @@ export async function probeProxy(ctx: NetContext, input: ProxyProbeInput): Promi
         };
       };
       const clientResults = await mapLimit(viaClient, 4, one);
-      const rawResults: TargetProbeResult[] = [];
-      for (const p of viaRaw) {
-        if (remaining(ctx) <= 0) break;
+      const rawResults = await mapLimit(viaRaw, 3, async (p): Promise<TargetProbeResult> => {
         const head = requestHead('GET', p.target, hostHeader, { 'User-Agent': ua, Accept: 'application/json', ...probeHeaders(), Connection: 'close' });
         const r = await rawRequest(ctx, endpoint, head, { waitMs: ctx.stepTimeoutMs });
         ev.clientAddress ??= r.localAddress;
         noteServer(firstHeader(r.headers, 'server'));
         const echo = r.status !== null ? parseEcho(r.body) : null;
-        rawResults.push({
+        return {
           probe: p,
           echo: echo ? echoSummary(echo) : null,
           response: r.status !== null && !echo ? summariseResponse(r.status, r.headers, r.body) : null,
           error: r.error ?? (r.silent ? { phase: 'timeout', code: 'ETIMEDOUT', message: 'no response' } : null),
           ms: r.ms,
-        });
-      }
+        };
+      });
       ev.targets = [...clientResults, ...rawResults];
 
       // 3. Forwarded headers
