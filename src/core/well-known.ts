@@ -14,6 +14,7 @@
  *     that is not a valid server name (used verbatim, spec §4.1 — inferred).
  * fedcheck's own verdict is spec-based: only a value matching the server-name grammar is valid.
  */
+import { jsonNestingDepth } from './canonical-json.js';
 import { Buffer } from 'node:buffer';
 import {
   parseDelegatedServerName,
@@ -110,32 +111,8 @@ export function headerValues(headers: unknown, name: string): string[] {
   return out;
 }
 
-/**
- * Maximum nesting depth of `[`/`{` outside strings, scanning iteratively (so a 100,000-deep
- * `[[[[` costs one pass and no stack). Stops counting once `limit` is exceeded.
- */
-export function jsonNestingDepth(text: string, limit = Number.POSITIVE_INFINITY): number {
-  let depth = 0;
-  let max = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c /* \ */) i++;
-      else if (c === 0x22 /* " */) inString = false;
-      continue;
-    }
-    if (c === 0x22) inString = true;
-    else if (c === 0x5b || c === 0x7b) {
-      depth++;
-      if (depth > max) {
-        max = depth;
-        if (max > limit) return max;
-      }
-    } else if ((c === 0x5d || c === 0x7d) && depth > 0) depth--;
-  }
-  return max;
-}
+/** Re-exported: the iterative nesting scan lives with the JSON helpers. */
+export { jsonNestingDepth };
 
 function contentTypeWarningFor(headers: unknown): string | undefined {
   const values = headerValues(headers, 'content-type');
