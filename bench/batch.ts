@@ -19,6 +19,10 @@ export interface BatchResult {
   wallMs: number;
   maxRssMb: number;
   cpuMs: number;
+  /** CPU the lab (this process: DNS, relays, TLS servers) spent meanwhile */
+  labCpuMs: number;
+  /** memory breakdown sampled when the child's RSS was highest */
+  memoryAtPeak: Record<string, number>;
   exitCode: number | null;
   /** servers the report calls OK / not OK */
   okServers: number;
@@ -32,13 +36,14 @@ export interface BatchResult {
 const BIN = fileURLToPath(new URL('../../bin/fedcheck.js', import.meta.url));
 const HOOK = fileURLToPath(new URL('./rss-hook.js', import.meta.url));
 
-export async function runBatch(count: number, brokenShare: number, rttMs: number, concurrency: number, timeoutS: number): Promise<BatchResult> {
+export async function runBatch(count: number, brokenShare: number, rttMs: number, concurrency: number, timeoutS: number, nodeArgs: string[] = []): Promise<BatchResult> {
   const lab = await startBatchLab(count, brokenShare, rttMs);
   const dir = mkdtempSync(join(tmpdir(), 'fedcheck-bench-usage-'));
   const usageFile = join(dir, 'usage.jsonl');
   try {
-    const args = ['--import', HOOK, BIN, 'check', '--from-file', lab.namesFile, '--concurrency', String(concurrency), '--timeout', String(timeoutS), '--json', ...lab.cliArgs];
+    const args = [...nodeArgs, '--import', HOOK, BIN, 'check', '--from-file', lab.namesFile, '--concurrency', String(concurrency), '--timeout', String(timeoutS), '--json', ...lab.cliArgs];
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
       const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FEDCHECK_LOOPBACK_ONLY: '1', FEDCHECK_BENCH_USAGE: usageFile, NO_COLOR: '1' } });
       const out: Buffer[] = [];
@@ -49,7 +54,8 @@ export async function runBatch(count: number, brokenShare: number, rttMs: number
       child.once('close', (c) => resolve({ code: c, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }));
     });
     const wallMs = performance.now() - t0;
-    const usage = JSON.parse(readFileSync(usageFile, 'utf8').trim().split('\n').pop()!) as { maxRssKb: number; userMs: number; systemMs: number };
+    const labCpu = process.cpuUsage(cpu0);
+    const usage = JSON.parse(readFileSync(usageFile, 'utf8').trim().split('\n').pop()!) as { maxRssKb: number; userMs: number; systemMs: number; atPeak: Record<string, number> };
     let report: { servers: Array<{ serverName: string; ok: boolean; durationMs?: number; checks: Array<{ id: string; status: string; summary: string }> }> };
     try {
       report = JSON.parse(stdout) as typeof report;
@@ -63,7 +69,7 @@ export async function runBatch(count: number, brokenShare: number, rttMs: number
       const kind: Breakage | undefined = lab.broken.get(s.serverName);
       if (s.ok) okServers++;
       if (s.ok === (kind !== undefined)) {
-        const why = s.checks.filter((c) => c.status === 'fail').map((c) => `${c.id}: ${c.summary}`).slice(0, 3).join('; ');
+        const why = s.checks.filter((c) => c.status === 'fail' || c.id === 'well-known').map((c) => `${c.id}: ${c.summary}`).slice(0, 3).join('; ');
         misjudged.push(`${s.serverName} (${kind ?? 'healthy'}) judged ${s.ok ? 'OK' : `not OK — ${why}`}`);
       }
       if (!kind) slowestHealthyMs = Math.max(slowestHealthyMs, s.durationMs ?? 0);
@@ -77,6 +83,8 @@ export async function runBatch(count: number, brokenShare: number, rttMs: number
       wallMs,
       maxRssMb: usage.maxRssKb / 1024,
       cpuMs: usage.userMs + usage.systemMs,
+      labCpuMs: (labCpu.user + labCpu.system) / 1000,
+      memoryAtPeak: usage.atPeak,
       exitCode: code,
       okServers,
       failedServers: report.servers.length - okServers,

@@ -1,6 +1,10 @@
-/** `node dist/bench/trace-batch.js [names] [concurrency] [rttMs] [timeoutS]`: the batch figure alone. */
+/**
+ * `node dist/bench/trace-batch.js [names] [concurrency] [rttMs] [timeoutS] [--node-flag…]`: the batch
+ * figure alone; arguments starting with -- go to the child node (e.g. --cpu-prof).
+ */
 import { runBatch } from './batch.js';
 
-const [n = '1000', c = '200', rtt = '50', t = '5'] = process.argv.slice(2);
-const r = await runBatch(Number(n), 0.1, Number(rtt), Number(c), Number(t));
-console.log(JSON.stringify({ ...r, misjudged: r.misjudged.slice(0, 10), misjudgedCount: r.misjudged.length }, null, 2));
+const [n = '1000', c = '200', rtt = '50', t = '5'] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const nodeArgs = process.argv.slice(2).filter((a) => a.startsWith('--'));
+const r = await runBatch(Number(n), 0.1, Number(rtt), Number(c), Number(t), nodeArgs);
+console.log(JSON.stringify({ ...r, misjudged: r.misjudged.slice(0, 3), misjudgedCount: r.misjudged.length }));

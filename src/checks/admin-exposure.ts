@@ -70,7 +70,7 @@ function endpointFinding(e: ProxyEndpointEvidence): Finding {
     status: 'warn',
     target: e.target,
     summary: `${name}: ${how}`,
-    hint: fixHint('admin', detectedProxyOf(e), 'Admin APIs need an admin token but grant a lot of power; the deployment docs advise against exposing them to the internet. Keep them reachable only from an admin network. Fix:'),
+    hint: fixHint('admin', detectedProxyOf(e), 'admin APIs need an admin token but grant a lot of power; the deployment docs advise against exposing them to the internet — keep them reachable only from an admin network.'),
     details,
   };
 }

@@ -111,6 +111,14 @@ function baseUrlConsistency(ev: ServerEvidence, c: ClientEvidence, d: ClientDisc
   const host = u.hostname.replace(/^\[|\]$/g, '').toLowerCase();
   const candidates = new Set<string>([c.hostname.toLowerCase()]);
   const v = ev.discovery?.wellKnown?.verdict;
+  const delegated = v && v.valid && v.mServer.hostKind === 'dns' ? v.mServer.host.toLowerCase() : null;
+  if (d.stage === 'versions' && host === c.hostname.toLowerCase() && delegated && delegated !== host) {
+    out.push({
+      id: ID, status: 'warn',
+      summary: `base_url points at ${host}, the server name's web server, which does not serve the client API; federation is delegated to ${delegated}`,
+      hint: `If ${delegated} runs the homeserver, use {"m.homeserver": {"base_url": "https://${delegated}"}}; otherwise forward /_matrix/client/ from ${host} to the homeserver.`,
+    });
+  }
   if (v && v.valid && v.mServer.hostKind === 'dns') candidates.add(v.mServer.host.toLowerCase());
   for (const t of ev.discovery?.resolution?.targets ?? []) candidates.add(t.host.toLowerCase());
   if (!candidates.has(host)) {

@@ -45,7 +45,9 @@ function list(res: HttpResponseEvidence, name: string): string[] {
 /**
  * Judge a preflight answer as a browser would for the requests a Matrix client makes:
  * `Authorization` on every authenticated request, `Content-Type: application/json` on POST/PUT,
- * and PUT/DELETE methods. `requested` = the headers our preflight asked for.
+ * and PUT/DELETE methods. `requested` = the headers our preflight asked for (an answer listing
+ * exactly those is taken for an echoing server and not blamed for Content-Type). With
+ * `api: false` (the well-known file) only the status and the allowed origin are judged.
  */
 export function preflightProblems(ex: HttpExchange, origin: string, opts: { requested?: string[]; api?: boolean } = {}): CorsProblem[] {
   const requested = opts.requested ?? ['authorization'];

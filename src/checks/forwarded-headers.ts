@@ -193,7 +193,7 @@ function endpointFindings(e: ProxyEndpointEvidence, serverName: string): Finding
     status: p.status,
     target: e.target,
     summary: `${name}: ${p.summary}`,
-    hint: fixHint(p.topic, detected, `Why it matters: ${p.why}. Fix:`),
+    hint: fixHint(p.topic, detected, `${p.why}.`),
     details: { code: p.code, ...a.facts },
   }));
 }

@@ -9,6 +9,10 @@ import federationVersion from './federation-version.js';
 import serverKeys from './server-keys.js';
 import health from './health.js';
 import federation from './federation.js';
+import uriCanonicalization from './uri-canonicalization.js';
+import forwardedHeaders from './forwarded-headers.js';
+import uploadLimit from './upload-limit.js';
+import adminExposure from './admin-exposure.js';
 import clientWellKnown from './client-well-known.js';
 import clientVersions from './client-versions.js';
 import cors from './cors.js';
@@ -24,6 +28,10 @@ export const checks: Check[] = [
   federationVersion,
   serverKeys,
   health,
+  uriCanonicalization,
+  forwardedHeaders,
+  uploadLimit,
+  adminExposure,
   clientWellKnown,
   clientVersions,
   cors,

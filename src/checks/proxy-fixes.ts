@@ -173,23 +173,25 @@ export function endpointName(e: ProxyEndpointEvidence): string {
 
 /** The command that gives a certain answer in live mode. */
 export function standInAdvice(_e: ProxyEndpointEvidence, serverName = '<your server name>'): string {
-  return `for a certain answer, stop the homeserver briefly and run \`fedcheck backend --listen <the address:port the proxy forwards to, e.g. 127.0.0.1:8008> --server-name ${serverName}\` in its place, check again, then restart the homeserver`;
+  return `for a certain answer, put \`fedcheck backend --listen <address:port the proxy forwards to> --server-name ${serverName}\` in the homeserver's place for a moment and check again`;
 }
 
 /**
- * The hint for a topic: one line per proxy, the detected one first (marked), then the others in a
- * fixed order. `lead` is an optional first sentence.
+ * The hint for a topic: one line per proxy, the detected one first (marked "(detected)"), the
+ * others in a fixed order; then, when given, a last line "Why it matters: …". (Renderers print a
+ * hint after "how to fix:", so the fixes come first.)
  */
-export function fixHint(topic: FixTopic | FixTopic[], detected: ProxyName | null, lead?: string): string {
+export function fixHint(topic: FixTopic | FixTopic[], detected: ProxyName | null, why?: string): string {
   const topics = Array.isArray(topic) ? topic : [topic];
   const order = detected ? [detected, ...ORDER.filter((p) => p !== detected)] : ORDER;
   const lines: string[] = [];
-  if (lead) lines.push(lead);
   for (const p of order) {
     const texts = topics.map((t) => FIXES[t][p]).filter((x): x is string => !!x);
     if (texts.length === 0) continue;
     const label = p === detected ? `${PROXY_LABEL[p]} (detected)` : PROXY_LABEL[p];
-    lines.push(`${label}: ${[...new Set(texts)].join(' ')}`);
+    const joined = [...new Set(texts)].join(' Also: ');
+    lines.push(`${label}: ${joined}`);
   }
+  if (why) lines.push(`Why it matters: ${why}`);
   return lines.join('\n');
 }

@@ -91,7 +91,7 @@ function endpointFinding(e: ProxyEndpointEvidence): Finding {
     status: 'warn',
     target: e.target,
     summary: `${name}: the proxy refuses request bodies ${size} with 413 — ${consequence} (${HOW})`,
-    hint: fixHint('upload-limit', detectedProxyOf(e), `Raise the proxy's limit to at least the homeserver's upload limit (${threshold}). Fix:`),
+    hint: fixHint('upload-limit', detectedProxyOf(e), `${consequence}; raise the proxy's limit to at least the homeserver's (${threshold}).`),
     details,
   };
 }

@@ -23,7 +23,7 @@ import {
 } from '../core/proxy-probes.js';
 import type { LiveExchange, ProxyEndpointEvidence, ProxyEvidence, TargetProbeResult } from '../probes/proxy.js';
 import type { Check } from './types.js';
-import { detectedProxyOf, endpointName, fixHint, proxyEvidenceOf, standInAdvice } from './proxy-fixes.js';
+import { detectedProxyOf, endpointName, fixHint, proxyEvidenceOf, standInAdvice, type FixTopic } from './proxy-fixes.js';
 
 const ID = 'uri-canonicalization' as const;
 
@@ -184,18 +184,26 @@ function exactFindings(e: ProxyEndpointEvidence): Finding[] {
   const impacts: string[] = [];
   if (fedChanged.length || c.refused.some((r) => r.api === 'federation')) impacts.push(FEDERATION_SIGNATURE_IMPACT);
   for (const code of codes) if (STRUCTURAL.has(code) || !fedChanged.length) impacts.push(differenceImpact(code));
-  if (c.refused.some((r) => /%2F/i.test(r.feature))) impacts.push("IDs containing '/' (room v3 event IDs, state keys, historical user IDs) cannot be requested at all");
+  const slashInPath = (r: RefusedProbe) => /%2F/i.test(r.sent.split('?')[0]!);
+  if (c.refused.some(slashInPath)) impacts.push("IDs containing '/' (room v3 event IDs, state keys, historical user IDs) cannot be requested at all");
   const uniqueImpacts = [...new Set(impacts)];
-  const refusedSlashOnly = c.changed.length === 0 && c.refused.length > 0 && c.refused.every((r) => /%2F/i.test(r.feature));
-  const topics = refusedSlashOnly ? (['encoded-slash-refused'] as const) : c.refused.length ? (['canonicalization', 'encoded-slash-refused'] as const) : (['canonicalization'] as const);
-  const lead = `What breaks: ${uniqueImpacts.join('; ')}. The proxy must pass the request target on exactly as received. Fix:`;
+  const topics: FixTopic[] = [];
+  if (c.changed.length || c.refused.some((r) => !slashInPath(r))) topics.push('canonicalization');
+  if (c.refused.some(slashInPath)) topics.push('encoded-slash-refused');
+  const why = `${uniqueImpacts.join('; ')}. The proxy must pass the request target on exactly as received.`;
+  const consequence =
+    fedChanged.length || c.refused.some((r) => r.api === 'federation')
+      ? ' — federation signature checks fail for such requests (joins, invites, backfill)'
+      : structural.length || c.refused.length
+        ? ' — such requests reach the wrong resource or none'
+        : '';
   return [
     {
       id: ID,
       status,
       target: e.target,
-      summary: `${name}: the proxy ${parts.join('; and ')}`,
-      hint: fixHint([...topics], detected, lead),
+      summary: `${name}: the proxy ${parts.join('; and ')}${consequence}`,
+      hint: fixHint(topics, detected, why),
       details: { ...details, impacts: uniqueImpacts },
     },
   ];
@@ -258,8 +266,8 @@ function liveFindings(e: ProxyEndpointEvidence, serverName: string): Finding[] {
     observations.push({ id: p.id, what: p.what, control: c.label, test: t.label, verdict });
   }
   const notDetermined =
-    'not determined from outside: whether other escapes (%24 %3A %40 %21 %23 %3F %25 %3D), non-ASCII, hex case, dot segments, doubled slashes and query strings reach the homeserver byte for byte' +
-    (e.role === 'client' ? '' : ' — federation signatures depend on all of them');
+    'not determined from outside: whether other escapes (%24 %3A %40 %21 %23 %3F %25 %3D), UTF-8, hex case, dot segments, doubled slashes and query strings arrive byte for byte' +
+    (e.role === 'client' ? '' : ' (federation signatures cover all of them)');
   const details = { mode: 'live', observations, notDetermined, dotSegments: dotNotes, detectedProxy: detected };
   const advice = standInAdvice(e, serverName);
   if (decoded || refusedByProxy) {
@@ -275,7 +283,7 @@ function liveFindings(e: ProxyEndpointEvidence, serverName: string): Finding[] {
         hint: fixHint(
           decoded ? 'canonicalization' : 'encoded-slash-refused',
           detected,
-          `What breaks: IDs containing '/' (room v3 event IDs, state keys, historical user IDs) cannot be requested, and ${FEDERATION_SIGNATURE_IMPACT}. To see every change byte for byte, ${advice}. Fix:`,
+          `IDs containing '/' (room v3 event IDs, state keys, historical user IDs) cannot be requested, and ${FEDERATION_SIGNATURE_IMPACT}. To see every change byte for byte, ${advice.replace(/^for a certain answer, /, '')}.`,
         ),
         details,
       },

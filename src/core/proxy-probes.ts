@@ -89,9 +89,11 @@ function federationProbes(n: string): TargetProbe[] {
     p('fed-join-percent-user', 'fed-make-join', `${join}${room}/%40fc%25user%3A${DOMAIN}?ver=10`, '%25 in a user ID', "historical user IDs may contain '%': decoding it twice changes the ID"),
     p('fed-join-equals-user', 'fed-make-join', `${join}${room}/%40fc%3Du%26v%3A${DOMAIN}?ver=10`, '%3D and %26 in a user ID', "historical user IDs may contain '=' and '&'"),
     p('fed-join-nonascii-user', 'fed-make-join', `${join}${room}/%40fc%C3%A9l%C3%A8ve%3A${DOMAIN}?ver=10`, 'UTF-8 (%C3%A9) in a user ID', 'historical user IDs may contain non-ASCII characters, sent as percent-encoded UTF-8'),
+    p('fed-invite-control', 'fed-invite', `/_matrix/federation/v2/invite/fc${n}/fc${n}`, 'plain invite', 'control: a request with nothing to canonicalise', 'control'),
     p('fed-invite', 'fed-invite', `/_matrix/federation/v2/invite/${room}/%24fc${n}%2Bab%2Fcd`, '%2F in an invite', 'PUT /invite/{roomId}/{eventId}: invites carry room v3 event IDs'),
     p('fed-backfill-control', 'fed-backfill', `/_matrix/federation/v1/backfill/fc${n}?limit=10`, 'plain backfill', 'control: a request with nothing to canonicalise', 'control'),
     p('fed-backfill', 'fed-backfill', `/_matrix/federation/v1/backfill/${room}?v=%24fc${n}%2Bab%2Fcd&v=%24fc${n}b&limit=10`, 'encoded IDs in the query; parameter order', 'GET /backfill/{roomId}?v=…&limit=…: the signature covers the query string in its order'),
+    p('fed-query-control', 'fed-query', `/_matrix/federation/v1/query/directory?room_alias=fc${n}`, 'plain query', 'control: a request with nothing to canonicalise', 'control'),
     p('fed-query-alias', 'fed-query', `/_matrix/federation/v1/query/directory?room_alias=%23fc${n}%3A${DOMAIN}`, '%23 in a query value', 'resolving a room alias (#alias:server) over federation'),
   ];
 }

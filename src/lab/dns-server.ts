@@ -16,7 +16,8 @@
  *   `servfail`, `refused`, `silent` (never answers), `truncate` (over UDP: TC bit and no records;
  *   over TCP: the full answer), `malformed` (a reply with the right id whose body is garbage);
  * - answers bigger than the UDP payload size are truncated (TC) by dns2, so clients retry on TCP;
- * - `rttMs` delays every answer by that much.
+ * - `rttMs` delays every answer by that much (the first answer on a TCP connection by twice that:
+ *   the TCP handshake's round trip comes first).
  *
  * UDP and TCP share one port number. Every question is logged in `queries`.
  *
@@ -364,6 +365,7 @@ export async function startDnsServer(zone: Zone, opts: DnsServerOptions = {}): P
   let stopped = false;
   const rttMs = Math.max(0, opts.rttMs ?? 0);
 
+  const answeredOn = new WeakSet<net.Socket>();
   const handle = (request: DnsPacket, send: Send, client: unknown): void => {
     const transport: 'udp' | 'tcp' = client instanceof net.Socket ? 'tcp' : 'udp';
     const header = request.header as unknown as { id: number; rd: number };
@@ -384,10 +386,14 @@ export async function startDnsServer(zone: Zone, opts: DnsServerOptions = {}): P
         }
       };
       if (rttMs > 0) {
+        // Over TCP the first answer on a connection also pays the handshake's round trip (the
+        // kernel accepted at once, so the question is already here): 2 × RTT, then 1 × RTT.
+        const first = transport === 'tcp' && !answeredOn.has(client as net.Socket);
+        if (transport === 'tcp') answeredOn.add(client as net.Socket);
         const t = setTimeout(() => {
           timers.delete(t);
           go();
-        }, rttMs);
+        }, first ? 2 * rttMs : rttMs);
         timers.add(t);
       } else go();
     };

@@ -8,6 +8,7 @@
  * random port and maps it with an address-keyed --connect-to, so no root is needed.
  */
 import type { Zone } from './dns-server.js';
+import type { LabProxyOptions } from './lab-proxy.js';
 import type { CheckId, ResolutionMethod, ResolutionTarget, Status } from '../core/types.js';
 
 export interface LabCertSpec {
@@ -74,6 +75,11 @@ export interface LabHostSpec {
    * (compared case-insensitively, port included) gets 503, as from a proxy with no backend.
    */
   acceptHosts?: string[];
+  /**
+   * a reverse proxy in front of the stand-in backend (`fedcheck backend`) for this server name,
+   * configured as recommended unless the options say otherwise
+   */
+  proxy?: LabProxyOptions & { serverName: string };
 }
 
 export interface ExpectedFinding {

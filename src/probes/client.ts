@@ -12,7 +12,7 @@
  *     GET     <identity base_url>/_matrix/identity/v2           (when m.identity_server is present)
  * - `client-copies` (resolved): the same files served by the "matrix host" — the delegated
  *   m.server host and the base_url host, when they differ from <hostname> — to compare copies.
- *   It waits for `client` (same run) to learn the base_url host.
+ *   It waits only for the `client` gatherer's base_url (same run), not for its later fetches.
  * - `compatibility` (resolved): the federation version endpoint asked with the Host header that
  *   conduwuit and Conduit send when it differs from the spec's (spec §6), per address.
  *
@@ -32,7 +32,7 @@ import {
   joinBase,
   parseClientWellKnown,
 } from '../core/client-discovery.js';
-import { fetchFollowing, lastExchange, type FollowedFetch } from './follow.js';
+import { ConnectionPool, fetchFollowing, lastExchange, type FollowedFetch } from './follow.js';
 import type { Gatherer, GatherContext } from './gatherers.js';
 import type { DiscoveryEvidence } from './resolve.js';
 import { formatTarget } from './address.js';
@@ -101,6 +101,30 @@ export interface CompatibilityEvidence {
  */
 const baseUrls = new WeakMap<NetContext, Promise<string | null>>();
 
+/**
+ * The connection pool the `client` and `client-copies` gatherers of one run share while both are
+ * running (the base_url host is usually the delegated host: one handshake for both). Reference
+ * counted: the last user closes it; a later user opens a fresh one.
+ */
+const pools = new WeakMap<NetContext, { pool: ConnectionPool; users: number }>();
+
+async function withPool<T>(ctx: NetContext, f: (pool: ConnectionPool) => Promise<T>): Promise<T> {
+  let entry = pools.get(ctx);
+  if (!entry) {
+    entry = { pool: new ConnectionPool(ctx), users: 0 };
+    pools.set(ctx, entry);
+  }
+  entry.users++;
+  try {
+    return await f(entry.pool);
+  } finally {
+    if (--entry.users === 0) {
+      if (pools.get(ctx) === entry) pools.delete(ctx);
+      await entry.pool.close();
+    }
+  }
+}
+
 function wellKnownUrl(hostname: string, file: string): string {
   return `https://${hostForUrl(hostname)}/.well-known/matrix/${file}`;
 }
@@ -114,26 +138,31 @@ export function stageBudget(ctx: NetContext): number {
   return Math.max(500, Math.floor((ctx.deadline - Date.now()) * 0.4));
 }
 
-async function preflight(ctx: NetContext, url: string, budgetMs: number): Promise<HttpExchange> {
-  return fetchUrl(ctx, new URL(url), { method: 'OPTIONS', headers: PREFLIGHT_HEADERS, maxBodyBytes: 4096, timeoutMs: Math.max(1, Math.min(ctx.stepTimeoutMs, budgetMs)) });
+async function preflight(ctx: NetContext, pool: ConnectionPool, url: string, budgetMs: number): Promise<HttpExchange> {
+  return pool.request(new URL(url), { method: 'OPTIONS', headers: PREFLIGHT_HEADERS, maxBodyBytes: 4096, timeoutMs: Math.max(1, Math.min(ctx.stepTimeoutMs, budgetMs)) });
 }
 
-function getUrl(ctx: NetContext, url: string, budgetMs: number, maxBodyBytes = CLIENT_FILE_MAX_BYTES): Promise<FollowedFetch> {
-  return fetchFollowing(ctx, url, { maxRedirects: CLIENT_MAX_REDIRECTS, maxBodyBytes, headers: { origin: CLIENT_ORIGIN }, budgetMs });
+function getUrl(ctx: NetContext, pool: ConnectionPool, url: string, budgetMs: number, maxBodyBytes = CLIENT_FILE_MAX_BYTES): Promise<FollowedFetch> {
+  return fetchFollowing(ctx, url, { maxRedirects: CLIENT_MAX_REDIRECTS, maxBodyBytes, headers: { origin: CLIENT_ORIGIN }, budgetMs, pool });
 }
 
-function getFile(ctx: NetContext, hostname: string, file: string, budgetMs: number, maxBodyBytes = CLIENT_FILE_MAX_BYTES): Promise<FollowedFetch> {
-  return getUrl(ctx, wellKnownUrl(hostname, file), budgetMs, maxBodyBytes);
+function getFile(ctx: NetContext, pool: ConnectionPool, hostname: string, file: string, budgetMs: number, maxBodyBytes = CLIENT_FILE_MAX_BYTES): Promise<FollowedFetch> {
+  return getUrl(ctx, pool, wellKnownUrl(hostname, file), budgetMs, maxBodyBytes);
 }
 
 export async function gatherClient(ctx: NetContext, parsed: ParsedServerName, onBaseUrl?: (baseUrl: string | null) => void): Promise<ClientEvidence> {
+  // One connection per origin for all of these requests, as a browser would.
+  return withPool(ctx, (pool) => gatherClientWith(ctx, pool, parsed, onBaseUrl));
+}
+
+async function gatherClientWith(ctx: NetContext, pool: ConnectionPool, parsed: ParsedServerName, onBaseUrl?: (baseUrl: string | null) => void): Promise<ClientEvidence> {
   const hostname = parsed.host;
   const wkUrl = wellKnownUrl(hostname, 'client');
   const budget = stageBudget(ctx);
   const [wellKnown, wellKnownPreflight, support] = await Promise.all([
-    getFile(ctx, hostname, 'client', budget),
-    preflight(ctx, wkUrl, budget),
-    getFile(ctx, hostname, 'support', budget),
+    getFile(ctx, pool, hostname, 'client', budget),
+    preflight(ctx, pool, wkUrl, budget),
+    getFile(ctx, pool, hostname, 'support', budget),
   ]);
   const ev: ClientEvidence = { hostname, origin: CLIENT_ORIGIN, wellKnown, wellKnownPreflight, baseUrl: null, versions: null, versionsPreflight: null, identity: null, support };
   const last = lastExchange(wellKnown);
@@ -145,15 +174,17 @@ export async function gatherClient(ctx: NetContext, parsed: ParsedServerName, on
   ev.baseUrl = verdict.baseUrl;
   onBaseUrl?.(ev.baseUrl);
   const jobs: Array<Promise<unknown>> = [];
-  const next = stageBudget(ctx);
+  // The last stage: nothing waits for it but the report, so it may use most of what is left
+  // (a slow client API under load must not read as a broken one).
+  const next = Math.max(500, Math.floor((ctx.deadline - Date.now()) * 0.8));
   if (verdict.baseUrl) {
     const versionsUrl = joinBase(verdict.baseUrl, '/_matrix/client/versions');
-    jobs.push(getUrl(ctx, versionsUrl, next).then((f) => (ev.versions = f)));
-    jobs.push(preflight(ctx, versionsUrl, next).then((x) => (ev.versionsPreflight = x)));
+    jobs.push(getUrl(ctx, pool, versionsUrl, next).then((f) => (ev.versions = f)));
+    jobs.push(preflight(ctx, pool, versionsUrl, next).then((x) => (ev.versionsPreflight = x)));
   }
   if (verdict.identityBaseUrl) {
     const idBase = verdict.identityBaseUrl;
-    jobs.push(getUrl(ctx, joinBase(idBase, '/_matrix/identity/v2'), next).then((f) => (ev.identity = { baseUrl: idBase, fetch: f })));
+    jobs.push(getUrl(ctx, pool, joinBase(idBase, '/_matrix/identity/v2'), next).then((f) => (ev.identity = { baseUrl: idBase, fetch: f })));
   }
   await Promise.all(jobs);
   return ev;
@@ -186,17 +217,19 @@ export async function gatherClientCopies(ctx: NetContext, parsed: ParsedServerNa
   const baseUrl = (await baseUrls.get(ctx)) ?? null;
   const hosts = copyHosts(parsed.host, discovery, { baseUrl });
   const budget = stageBudget(ctx);
-  const copies = await Promise.all(
-    [...hosts].slice(0, 3).map(async ([host, roles]): Promise<ClientCopy> => {
-      const [server, clientFile, support] = await Promise.all([
-        getFile(ctx, host, 'server', budget, WELL_KNOWN_MAX_BYTES),
-        getFile(ctx, host, 'client', budget),
-        getFile(ctx, host, 'support', budget),
-      ]);
-      return { host, roles, server, client: clientFile, support };
-    }),
-  );
-  return { hostname: parsed.host, copies };
+  return withPool(ctx, async (pool) => {
+    const copies = await Promise.all(
+      [...hosts].slice(0, 3).map(async ([host, roles]): Promise<ClientCopy> => {
+        const [server, clientFile, support] = await Promise.all([
+          getFile(ctx, pool, host, 'server', budget, WELL_KNOWN_MAX_BYTES),
+          getFile(ctx, pool, host, 'client', budget),
+          getFile(ctx, pool, host, 'support', budget),
+        ]);
+        return { host, roles, server, client: clientFile, support };
+      }),
+    );
+    return { hostname: parsed.host, copies };
+  });
 }
 
 /**

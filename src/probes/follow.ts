@@ -4,12 +4,82 @@
  * (spec §2.3, §2.4): normal SNI and Host for each hop, normal X.509 validation judged per hop for
  * that hop's own host, redirects followed up to a limit with loop detection, never to plain http
  * from https. Only gathers: the result has the same shape as a server well-known fetch, so every
- * check reads hops the same way. Everything goes through `fetchUrl`, so --resolve, --connect-to
- * and --resolver apply.
+ * check reads hops the same way. Everything goes through `fetchUrl` (or a `ConnectionPool`, which
+ * routes the same way), so --resolve, --connect-to and --resolver apply.
  */
-import type { HttpExchange } from '../core/types.js';
-import { fetchUrl, header, type NetContext } from '../net/http.js';
+import * as net from 'node:net';
+import type { HttpExchange, NetError } from '../core/types.js';
+import { Connection, fetchUrl, header, routeFor, type NetContext, type RequestSpec } from '../net/http.js';
 import { tlsProblemFor, type WellKnownFetch, type WellKnownHop } from './well-known.js';
+
+interface OriginState {
+  scheme: 'https' | 'http';
+  host: string;
+  endpoints: Array<{ address: string; port: number }>;
+  routeError: NetError | null;
+  /** the endpoint in use; advanced when a connection to it cannot be made */
+  index: number;
+  conn: Connection | null;
+}
+
+/**
+ * Several requests to the same origin on one connection (pipelined), as a browser does: the
+ * client file, its preflight and the support file share one TLS handshake with the apex, the
+ * client API's requests one with the base_url host. Routing is fetchUrl's (--resolve,
+ * --connect-to, the run's resolver; addresses tried in order on connection failures). Close it
+ * when done.
+ */
+export class ConnectionPool {
+  private readonly origins = new Map<string, Promise<OriginState>>();
+  private readonly conns = new Set<Connection>();
+  constructor(private readonly ctx: NetContext) {}
+
+  async request(url: URL, spec: Omit<RequestSpec, 'hostHeader' | 'path' | 'url'> = {}): Promise<HttpExchange> {
+    const scheme = url.protocol === 'http:' ? 'http' : 'https';
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const port = url.port ? +url.port : scheme === 'https' ? 443 : 80;
+    const key = `${scheme}://${host.toLowerCase()}:${port}`;
+    const path = url.pathname + url.search;
+    const hostHeader = url.host;
+    const t0 = Date.now();
+    let st = this.origins.get(key);
+    if (!st) {
+      st = routeFor(this.ctx, host, port).then((r) => ({ scheme, host, endpoints: r.endpoints, routeError: r.error, index: 0, conn: null }));
+      this.origins.set(key, st);
+    }
+    const state = await st;
+    if (state.endpoints.length === 0) {
+      return { url: url.href, method: spec.method ?? 'GET', path, hostHeader, connectAddress: '', connectPort: port, tls: null, response: null, error: state.routeError, ms: Date.now() - t0 };
+    }
+    for (;;) {
+      const ep = state.endpoints[Math.min(state.index, state.endpoints.length - 1)]!;
+      if (!state.conn) {
+        state.conn = new Connection(this.ctx, { scheme, address: ep.address, port: ep.port, servername: scheme === 'https' && !net.isIP(host) ? host : null });
+        this.conns.add(state.conn);
+      }
+      const conn = state.conn;
+      const ex = await conn.request({ ...spec, path, hostHeader, url: url.href });
+      // Only connection-level failures move on to the next address, as an HTTPS client does.
+      if (!(ex.error && ex.error.phase === 'connect')) {
+        ex.ms = Date.now() - t0;
+        return ex;
+      }
+      if (state.conn === conn && state.index < state.endpoints.length) {
+        state.index++;
+        state.conn = null;
+      }
+      if (state.index >= state.endpoints.length || this.ctx.deadline - Date.now() <= 0) {
+        ex.ms = Date.now() - t0;
+        return ex;
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.conns].map((c) => c.close()));
+    this.conns.clear();
+  }
+}
 
 /** The result of a (possibly redirected) fetch: the same shape as a server well-known fetch. */
 export type FollowedFetch = WellKnownFetch;
@@ -24,6 +94,8 @@ export interface FollowOptions {
   headers?: Record<string, string>;
   /** bound on the whole fetch, all hops (default: the step timeout per hop, the run's deadline overall) */
   budgetMs?: number;
+  /** share connections with other fetches (default: a fresh connection per request) */
+  pool?: ConnectionPool;
 }
 
 const REDIRECT_CODES = new Set([301, 302, 303, 307, 308]);
@@ -57,12 +129,13 @@ export async function fetchFollowing(ctx: NetContext, first: string, opts: Follo
     seen.add(url.href);
     const left = until - Date.now();
     if (left <= 0) return { url: first, hops, outcome: 'error', reason: `no answer within the ${Math.round(opts.budgetMs! / 100) / 10} s given to this fetch` };
-    const exchange = await fetchUrl(ctx, url, {
+    const spec = {
       ...(Number.isFinite(left) ? { timeoutMs: Math.max(1, Math.min(ctx.stepTimeoutMs, left)) } : {}),
       ...(opts.method ? { method: opts.method } : {}),
       ...(opts.headers ? { headers: opts.headers } : {}),
       ...(opts.maxBodyBytes !== undefined ? { maxBodyBytes: opts.maxBodyBytes } : {}),
-    });
+    };
+    const exchange = opts.pool ? await opts.pool.request(url, spec) : await fetchUrl(ctx, url, spec);
     const tlsProblem = exchange.tls ? tlsProblemFor(exchange, url.hostname.replace(/^\[|\]$/g, '')) : null;
     hops.push({ exchange, tlsProblem });
     if (exchange.error) return { url: first, hops, outcome: 'error', reason: exchange.error.message };

@@ -9,6 +9,7 @@ import type { NetContext } from '../net/http.js';
 import type { DiscoveryEvidence } from './resolve.js';
 import type { RunOptions } from '../run/options.js';
 import { clientGatherer, clientCopiesGatherer, compatibilityGatherer } from './client.js';
+import { proxyGatherer } from './proxy.js';
 
 export interface GatherContext {
   net: NetContext;
@@ -29,4 +30,5 @@ export const gatherers: Gatherer[] = [
   clientGatherer,
   clientCopiesGatherer,
   compatibilityGatherer,
+  proxyGatherer,
 ];

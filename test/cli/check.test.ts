@@ -30,7 +30,14 @@ describe('check against a lab', { concurrency: 6 }, () => {
   before(async () => {
     const b = batchScenario(4, { 2: 'no-dns' });
     batchNames = b.servers.map((s) => s.serverName);
-    [healthy, batch] = await Promise.all([startLab(findScenario('healthy')!), startLab(b.scenario)]);
+    const started = await Promise.allSettled([startLab(findScenario('healthy')!), startLab(b.scenario)]);
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      // do not leave the other lab running (it would keep the test process alive)
+      await Promise.all(started.map((r) => (r.status === 'fulfilled' ? r.value.stop() : undefined)));
+      throw failed.reason;
+    }
+    [healthy, batch] = started.map((r) => (r as PromiseFulfilledResult<LabDeployment>).value) as [LabDeployment, LabDeployment];
   });
   after(async () => {
     await Promise.all([healthy?.stop(), batch?.stop()]);

@@ -173,8 +173,11 @@ export function assertNoWander(name: string, since: number): void {
  * Register the corpus: one `it` per behaviour, all deployments brought up in a `before` hook,
  * `concurrency` behaviours at a time, and the summary line printed at the end.
  */
-export function corpus(title: string, behaviours: Behaviour[], concurrency = 6): void {
+export function corpus(title: string, all: Behaviour[], concurrency = 6): void {
   recordConnects();
+  // HOSTILE_ONLY=name,name runs a subset (for debugging one behaviour)
+  const only = process.env.HOSTILE_ONLY?.split(',').filter(Boolean);
+  const behaviours = only ? all.filter((b) => only.includes(b.name)) : all;
   const labs = new Map<string, HostileLab>();
   const held = new Set<string>();
   const names = new Set<string>();

@@ -56,7 +56,7 @@ proxySuite('apache', (backends) => {
     assert.equal(f.status, 'fail');
     assert.deepEqual(differenceMessages(f), []);
     const refused = f.details!.refused as Array<{ id: string; status: number }>;
-    assert.deepEqual(refused.map((x) => `${x.id}:${x.status}`).sort(), ['cl-state-slash:404', 'fed-event-lowerhex:404', 'fed-event-v3:404', 'fed-join-slash-user:404']);
+    assert.deepEqual(refused.map((x) => `${x.id}:${x.status}`).sort(), ['cl-state-slash:404', 'fed-event-lowerhex:404', 'fed-event-v3:404', 'fed-invite:404', 'fed-join-slash-user:404']);
     assert.match(f.summary, /refuses requests with %2F/);
     assert.match(f.hint!, /Apache \(detected\): set `AllowEncodedSlashes NoDecode` in the VirtualHost/);
   });

@@ -111,6 +111,28 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs: number,
   throw new Error(`proxy did not listen on 127.0.0.1:${port} within ${timeoutMs} ms:\n${logs()}`);
 }
 
+/** Children started by this process and not yet exited, by PID. */
+const running = new Map<number, ChildProcess>();
+let exitHookInstalled = false;
+function track(child: ChildProcess): void {
+  if (child.pid === undefined) return;
+  running.set(child.pid, child);
+  child.once('exit', () => running.delete(child.pid!));
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // If the test process ends while a proxy still runs (a timeout, an uncaught error), stop it by
+  // its PID: SIGTERM lets nginx/Apache/HAProxy take their worker processes down with them.
+  process.once('exit', () => {
+    for (const pid of running.keys()) {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        /* already gone */
+      }
+    }
+  });
+}
+
 /** Stop a child we started, by its PID: SIGTERM, then SIGKILL after a grace period. */
 export async function stopChild(child: ChildProcess, graceMs = 3000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
@@ -173,6 +195,7 @@ export async function startProxy(kind: ProxyKind, dir: string, config: string, p
   const outFile = path.join(dir, 'stdio.log');
   let stdio = '';
   const child = spawn(bin, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  track(child);
   const collect = (b: Buffer) => {
     if (stdio.length < 200_000) stdio += b.toString('utf8');
   };

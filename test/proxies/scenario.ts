@@ -65,7 +65,13 @@ export async function runScenario(
   const port = await freePort();
   const tls = writeTls(dir, [PUBLIC_NAME]);
   const config = configFor(kind, { dir, port, backendPort: backend.port, tls, serverName: PUBLIC_NAME }, variant);
-  const proxy = await startProxy(kind, dir, config, port);
+  let proxy: Awaited<ReturnType<typeof startProxy>>;
+  try {
+    proxy = await startProxy(kind, dir, config, port);
+  } catch (e) {
+    removeDir(dir);
+    throw e;
+  }
   try {
     const ctx = netContext(tls.ca.certPem);
     const evidence = await probeProxy(ctx, {

@@ -129,6 +129,7 @@ export const clientScenarios: Scenario[] = [
     { id: 'client-well-known', status: 'fail', summary: 'FAIL_ERROR' },
     { id: 'client-well-known', status: 'fail', summary: `https://${SN}/_matrix/client/versions does not validate` },
     { id: 'client-versions', status: 'fail', summary: 'HTTP 404' },
+    { id: 'client-well-known', status: 'warn', summary: 'federation is delegated to matrix.example.org' },
   ], { ok: false }),
 
   scenario('client-versions-invalid', 'client discovery: /_matrix/client/versions answers 200 with an invalid body → FAIL_ERROR', {

@@ -44,8 +44,9 @@ export const discoveryScenarios: Scenario[] = [
     },
     hosts: [
       wellKnownHost('127.0.0.2', [SN], json({ 'm.server': 'matrix.example.org:443' }), { '/.well-known/matrix/client': clientFile({ 'm.homeserver': { base_url: 'https://matrix.example.org' } }) }),
-      homeserver('127.0.0.3', 443, SN, { names: ['matrix.example.org'] }, { routes: versionsRoute() }),
-      homeserver('::1', 443, SN, { names: ['matrix.example.org'] }, { routes: versionsRoute() }),
+      // a reverse proxy configured as the deployment docs recommend, the stand-in backend behind
+      { address: '127.0.0.3', port: 443, tls: { names: ['matrix.example.org'] }, proxy: { serverName: SN } },
+      { address: '::1', port: 443, tls: { names: ['matrix.example.org'] }, proxy: { serverName: SN } },
     ],
     expect: {
       ok: true,
