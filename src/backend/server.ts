@@ -24,41 +24,8 @@ import net from 'node:net';
 import { generateSigningKey, signJson, type SigningKey } from '../core/signing.js';
 
 /** The `server.name` the stand-in reports on `/_matrix/federation/v1/version`. */
-export const BACKEND_SERVER_NAME = 'fedcheck-backend';
-/** Request header that turns any request into an echo. */
-export const PROBE_HEADER = 'x-fedcheck-probe';
-/** Path prefix that is always echoed. */
-export const ECHO_PREFIX = '/_matrix/fedcheck/echo';
-/** Marker key present in every echo body. */
-export const ECHO_MARKER = 'fedcheck_echo';
-
-/** What the backend saw of one request. Plain JSON. */
-export interface EchoRecord {
-  [ECHO_MARKER]: 1;
-  /** the value of X-Fedcheck-Probe, or null (echo by path) */
-  probe: string | null;
-  server: typeof BACKEND_SERVER_NAME;
-  /** the backend's configured server name */
-  serverName: string;
-  /** the request target exactly as received (bytes as UTF-8; invalid UTF-8 → U+FFFD, see rawTargetBase64) */
-  rawTarget: string;
-  /** present when the target held bytes outside printable ASCII: the exact bytes, base64 */
-  rawTargetBase64?: string;
-  method: string;
-  /** "1.0" / "1.1" */
-  httpVersion: string;
-  /** headers as received, in order, names in their original case */
-  headers: Array<[string, string]>;
-  /** body bytes received (after chunked decoding) */
-  bodyLength: number;
-  /** the declared Content-Length, or null */
-  declaredLength: number | null;
-  /** the peer of the backend connection — the proxy's address when there is a proxy */
-  remoteAddress: string;
-  remotePort: number;
-  /** set when Node's parser refused the request and the echo was built from the raw bytes */
-  parseError?: string;
-}
+import { BACKEND_SERVER_NAME, ECHO_MARKER, ECHO_PREFIX, PROBE_HEADER, type EchoRecord } from '../core/echo-protocol.js';
+export { BACKEND_SERVER_NAME, ECHO_MARKER, ECHO_PREFIX, PROBE_HEADER, type EchoRecord };
 
 export interface BackendOptions {
   /** `host:port`, `[v6]:port` or a port number; default `127.0.0.1:8008` */

@@ -38,11 +38,12 @@ function outcomeFinding(ev: ServerEvidence, c: ClientEvidence, d: ClientDiscover
   if (d.stage === 'fetch') {
     const ff = d.fetchFailure!;
     const lead = `FAIL_PROMPT (what matrix-js-sdk does when the fetch fails; the spec does not say): ${url}`;
-    if (ff.kind === 'unreachable') {
+    if (ff.kind === 'unreachable' && n === 0) {
       return f('info', `not published: ${url}: ${ff.text}; clients cannot discover the homeserver from a user ID and ask for its URL (matrix-js-sdk: FAIL_PROMPT; the spec does not define this case)`,
         `Optional. To let clients discover your homeserver, serve ${example} at ${url} (HTTPS on port 443, with "Access-Control-Allow-Origin: *").`);
     }
     if (ff.kind === 'timeout' || ff.kind === 'other') return f('warn', `${lead}: ${ff.text}`, `Make the HTTPS server at ${c.hostname} answer this URL (200 with the JSON file, or 404).`);
+    if (ff.kind === 'unreachable') return f('fail', `${lead}: a redirect leads to a server that cannot be reached: ${ff.text}`, 'Fix the redirect target, or serve the file directly at this URL.');
     return f('fail', `${lead}: ${ff.text}`, ff.kind === 'tls'
       ? `Clients fetch this file with ordinary certificate checks: serve it with a publicly trusted certificate for ${c.hostname}, including the intermediate.`
       : 'Serve the file directly (or through few redirects, all HTTPS) with a 200 and a JSON body.');

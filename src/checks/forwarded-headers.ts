@@ -16,7 +16,7 @@
  */
 import type { Finding, Status } from '../core/types.js';
 import type { ServerEvidence } from '../core/evidence.js';
-import type { EchoRecord } from '../backend/server.js';
+import type { EchoRecord } from '../core/echo-protocol.js';
 import type { ProxyEndpointEvidence, ProxyEvidence } from '../probes/proxy.js';
 import type { Check } from './types.js';
 import { detectedProxyOf, endpointName, fixHint, proxyEvidenceOf, standInAdvice, type FixTopic } from './proxy-fixes.js';

@@ -17,14 +17,15 @@
  *   conduwuit and Conduit send when it differs from the spec's (spec §6), per address.
  *
  * hostname = the server name without its port (the client request always goes to 443). Every
- * request goes through fetchUrl / Connection, so --resolve, --connect-to and --resolver apply.
+ * request is routed as fetchUrl routes (a ConnectionPool, or a Connection mapped like the per-
+ * address probes), so --resolve, --connect-to and --resolver apply.
  * The evidence is plain JSON.
  */
 import * as net from 'node:net';
 import type { HttpExchange } from '../core/types.js';
 import type { ParsedServerName } from '../core/server-name.js';
 import { formatHostPort } from '../core/server-name.js';
-import { fetchUrl, hostForUrl, Connection, type NetContext } from '../net/http.js';
+import { hostForUrl, Connection, type NetContext } from '../net/http.js';
 import {
   CLIENT_FILE_MAX_BYTES,
   CLIENT_MAX_REDIRECTS,
@@ -100,6 +101,15 @@ export interface CompatibilityEvidence {
  * gatherer put two more round trips after them on the run's critical path; docs/performance.md).
  */
 const baseUrls = new WeakMap<NetContext, Promise<string | null>>();
+
+/**
+ * The client base_url (normalised: no trailing slash) that the `client` gatherer of this run
+ * found, for other gatherers that need it without fetching the file again; null when there is
+ * none, undefined when the `client` gatherer did not start for this run.
+ */
+export function clientBaseUrlOf(ctx: NetContext): Promise<string | null> | undefined {
+  return baseUrls.get(ctx);
+}
 
 /**
  * The connection pool the `client` and `client-copies` gatherers of one run share while both are

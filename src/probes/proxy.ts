@@ -20,8 +20,8 @@ import * as tls from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import type { NetError } from '../core/types.js';
 import { buildProbeSet, type EndpointRole, type TargetProbe } from '../core/proxy-probes.js';
-import { classifyError, Connection, fetchUrl, hostForUrl, routeFor, type Endpoint, type NetContext } from '../net/http.js';
-import { BACKEND_SERVER_NAME, ECHO_MARKER, PROBE_HEADER, type EchoRecord } from '../backend/server.js';
+import { classifyError, Connection, fetchUrl, hostForUrl, routeFor, secureContextFor, type Endpoint, type NetContext } from '../net/http.js';
+import { BACKEND_SERVER_NAME, ECHO_MARKER, PROBE_HEADER, type EchoRecord } from '../core/echo-protocol.js';
 import type { GatherContext, Gatherer } from './gatherers.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -401,8 +401,9 @@ export function rawRequest(ctx: NetContext, ep: Endpoint, head: Buffer, opts: { 
     tcp.once('connect', () => {
       if (ep.scheme === 'http') return onReady(tcp);
       phase = 'tls';
-      const o: tls.ConnectionOptions = { socket: tcp, rejectUnauthorized: false, checkServerIdentity: () => undefined, ALPNProtocols: ['http/1.1'], minVersion: 'TLSv1', ciphers: 'DEFAULT:@SECLEVEL=0' };
-      if (ctx.trust.ca) o.ca = ctx.trust.ca;
+      // The run's shared TLS context (CAs, minVersion, ciphers): a `ca` list here would rebuild
+      // one per connection, ~80 ms of CPU each (docs/performance.md).
+      const o: tls.ConnectionOptions = { socket: tcp, rejectUnauthorized: false, checkServerIdentity: () => undefined, ALPNProtocols: ['http/1.1'], secureContext: secureContextFor(ctx.trust) };
       if (ep.servername) o.servername = ep.servername;
       const t = tls.connect(o);
       sock = t;
@@ -478,6 +479,10 @@ export async function probeProxy(ctx: NetContext, input: ProxyProbeInput): Promi
       ev.modeReason = `no echo from ${detectPath} (HTTP ${det.response.status}): a homeserver (or something else) answers, not the stand-in backend`;
     }
 
+    // 2–5 are independent of each other: they run at once (2–4 share the pipelined connection,
+    // 5 uses sockets of its own). In sequence they put seconds of round trips after everything
+    // else a check does (docs/performance.md).
+    const targetsAndHeaders = async (): Promise<void> => {
     // 2. Target probes / live routing probes
     if (ev.mode === 'exact') {
       const probes = buildProbeSet(role, nonce);
@@ -497,8 +502,7 @@ export async function probeProxy(ctx: NetContext, input: ProxyProbeInput): Promi
           ms: ex.ms,
         };
       };
-      const clientResults = await mapLimit(viaClient, 4, one);
-      const rawResults = await mapLimit(viaRaw, 3, async (p): Promise<TargetProbeResult> => {
+      const [clientResults, rawResults] = await Promise.all([mapLimit(viaClient, 4, one), mapLimit(viaRaw, 3, async (p): Promise<TargetProbeResult> => {
         const head = requestHead('GET', p.target, hostHeader, { 'User-Agent': ua, Accept: 'application/json', ...probeHeaders(), Connection: 'close' });
         const r = await rawRequest(ctx, endpoint, head, { waitMs: ctx.stepTimeoutMs });
         ev.clientAddress ??= r.localAddress;
@@ -511,7 +515,7 @@ export async function probeProxy(ctx: NetContext, input: ProxyProbeInput): Promi
           error: r.error ?? (r.silent ? { phase: 'timeout', code: 'ETIMEDOUT', message: 'no response' } : null),
           ms: r.ms,
         };
-      });
+      })]);
       ev.targets = [...clientResults, ...rawResults];
 
       // 3. Forwarded headers
@@ -527,8 +531,7 @@ export async function probeProxy(ctx: NetContext, input: ProxyProbeInput): Promi
           error: ex.error,
         };
       };
-      const plain = await hp({});
-      const spoofed = await hp({ 'X-Forwarded-For': SPOOFED_XFF });
+      const [plain, spoofed] = await Promise.all([hp({}), hp({ 'X-Forwarded-For': SPOOFED_XFF })]);
       ev.forwarded = { plain, spoofed, spoofedAddress: SPOOFED_XFF };
     } else {
       ev.live = await liveRouting(conn, hostHeader, role, nonce);
@@ -537,8 +540,10 @@ export async function probeProxy(ctx: NetContext, input: ProxyProbeInput): Promi
         noteServer(l.test.response?.server);
       }
     }
+    };
 
     // 4. Admin paths (both modes; exact mode: with the probe header, so forwarding shows as an echo)
+    const admin = async (): Promise<void> => {
     ev.admin = await mapLimit(ADMIN_PROBES, 4, async (a) => {
       const ex = await conn.request({ path: a.target, hostHeader, headers: ev.mode === 'exact' ? probeHeaders() : {} });
       const echo = ex.response ? parseEcho(ex.response.body) : null;
@@ -550,14 +555,18 @@ export async function probeProxy(ctx: NetContext, input: ProxyProbeInput): Promi
         error: ex.error,
       };
     });
+    };
 
     // 5. Upload limit
+    const upload = async (): Promise<void> => {
     if (input.upload !== false && remaining(ctx) > 0) {
       ev.upload = await probeUpload(ctx, endpoint, hostHeader, role, nonce, input.uploadWaitMs ?? 2000, ua, (r) => {
         ev.clientAddress ??= r.localAddress;
         noteServer(firstHeader(r.headers, 'server'));
       }, ev.mode === 'exact' ? probeHeaders : () => ({}));
     }
+    };
+    await Promise.all([targetsAndHeaders(), admin(), upload()]);
   } finally {
     await conn.close();
     ev.serverHeaders = [...servers.entries()].sort((a, b) => b[1] - a[1]).map(([s]) => s);

@@ -26,29 +26,31 @@ describe('a batch of 50 lab servers in one run', () => {
   before(async () => {
     const batch = batchScenario(COUNT, FAULTS);
     servers = batch.servers;
-    lab = await startLab(batch.scenario, { timeoutMs: 4000 });
+    lab = await startLab(batch.scenario, { timeoutMs: 10_000 });
     const t0 = Date.now();
-    ({ report } = await runServers(servers.map((s) => s.serverName), lab.runOptions, 25));
+    ({ report } = await runServers(servers.map((s) => s.serverName), lab.runOptions, 10));
     ms = Date.now() - t0;
   });
   after(async () => {
     await lab?.stop();
   });
 
-  it('checks every server once, in the order given, well within the time budget', () => {
+  it('checks every server once, in the order given, in one bounded run', () => {
     assert.equal(report.servers.length, COUNT);
     assert.deepEqual(report.servers.map((s) => s.serverName), servers.map((s) => s.serverName));
-    assert.ok(ms < 20_000, `the run took ${ms} ms`);
+    // About 13 s on an idle 2-core machine (the silent server alone takes its 10 s deadline);
+    // the bound only catches a run that serialises or hangs.
+    assert.ok(ms < 45_000, `the run took ${ms} ms`);
   });
 
-  it('gives the right ok per server, and the healthy ones resolve through the delegation', () => {
+  it('gives the right ok per server, and the healthy ones resolve as their scenario does', () => {
     for (const [i, s] of report.servers.entries()) {
       const want = servers[i]!;
       const fails = s.checks.filter((c) => c.status === 'fail').map((c) => `${c.id}: ${c.summary}`);
       assert.equal(s.ok, want.fault === null, `${s.serverName} (fault ${want.fault}): ${fails.join(' | ')}`);
       if (want.fault === null) {
-        assert.equal(s.resolution?.method, 'well-known-explicit-port', s.serverName);
-        assert.equal(s.resolution?.hostHeader, `matrix.${s.serverName}:443`);
+        assert.equal(s.resolution?.method, want.method, s.serverName);
+        if (want.template === 'healthy') assert.equal(s.resolution?.hostHeader, `matrix.${s.serverName}:443`);
       }
     }
   });

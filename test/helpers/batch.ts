@@ -2,16 +2,17 @@
  * A lab deployment serving many server names at once (`s1.example.org` … `sN.example.org`), for
  * the several-servers tests: ONE DNS server, one CA, one set of hosts, one run.
  *
- * Each server is a copy of the lab's `healthy` scenario (delegated with
- * /.well-known/matrix/server to matrix.sI.example.org:443), relocated to its own names and its
- * own loopback addresses (127.0.0.X becomes 127.0.I.X). The copies keep IPv4 only: there is a
- * single IPv6 loopback address, and two servers cannot share ::1:443. Using the healthy scenario
- * as the template keeps "healthy" meaning what the lab's own scenario test says it means.
+ * Each server is a copy of one of the lab's own healthy scenarios, relocated to its own names and
+ * its own loopback addresses (127.0.0.X becomes 127.0.I.X): odd-numbered servers copy `healthy`
+ * (delegated with /.well-known/matrix/server to matrix.sI.example.org:443 behind a reverse proxy),
+ * even-numbered ones `default-port` (no delegation: the server name itself on port 8448). The
+ * copies keep IPv4 only: there is a single IPv6 loopback address, and two servers cannot share
+ * ::1:443. Copying the scenarios keeps "healthy" meaning what the lab's own scenario tests say.
  *
  * Some servers are broken on purpose:
  * - `no-dns`:     none of its names exist in DNS (NXDOMAIN);
- * - `wrong-cert`: its homeserver presents a certificate for another name;
- * - `silent`:     its homeserver accepts TCP connections and never answers.
+ * - `wrong-cert`: its homeserver (or the proxy in front of it) presents a certificate for another name;
+ * - `silent`:     its homeserver (or proxy) accepts TCP connections and never answers.
  */
 import type { LabHostSpec, Scenario } from '../../src/lab/scenario-types.js';
 import type { Zone } from '../../src/lab/dns-server.js';
@@ -22,7 +23,14 @@ export type BatchFault = 'no-dns' | 'wrong-cert' | 'silent';
 export interface BatchServer {
   serverName: string;
   fault: BatchFault | null;
+  /** the lab scenario it is a copy of */
+  template: string;
+  /** the resolution method that scenario expects */
+  method: string | null;
 }
+
+/** The templates, alternating: server 1 copies the first, server 2 the second, … */
+export const BATCH_TEMPLATES = ['healthy', 'default-port'];
 
 const BASE = 'example.org';
 
@@ -49,21 +57,31 @@ function relocator(i: number): (s: string) => string {
 
 const isV6 = (a: string) => a.includes(':');
 
+/** A host that answers the federation API: a homeserver stand-in, or a reverse proxy in front of one. */
+function servesFederation(h: LabHostSpec): boolean {
+  const fields = h as unknown as Record<string, unknown>;
+  return fields['homeserver'] !== undefined || fields['proxy'] !== undefined;
+}
+
 /**
  * Build the combined scenario: `count` servers, `faults` by server number (1-based).
  * Server numbers must stay below 256 (they become the third octet of the addresses).
  */
 export function batchScenario(count: number, faults: Readonly<Record<number, BatchFault>>): { scenario: Scenario; servers: BatchServer[] } {
   if (count < 1 || count > 250) throw new Error('batchScenario: 1 to 250 servers');
-  const template = findScenario('healthy');
-  if (!template) throw new Error('the lab has no "healthy" scenario');
+  const templates = BATCH_TEMPLATES.map((name) => {
+    const t = findScenario(name);
+    if (!t) throw new Error(`the lab has no "${name}" scenario`);
+    return t;
+  });
   const zone: Zone = {};
   const hosts: LabHostSpec[] = [];
   const servers: BatchServer[] = [];
   for (let i = 1; i <= count; i++) {
     const fault = faults[i] ?? null;
+    const template = templates[(i - 1) % templates.length]!;
     const copy = mapStrings({ serverName: template.serverName, zone: template.zone, hosts: template.hosts }, relocator(i));
-    servers.push({ serverName: copy.serverName, fault });
+    servers.push({ serverName: copy.serverName, fault, template: template.name, method: template.expect.method ?? null });
     if (fault !== 'no-dns') {
       for (const [name, entry] of Object.entries(copy.zone)) {
         const e = { ...entry };
@@ -73,8 +91,8 @@ export function batchScenario(count: number, faults: Readonly<Record<number, Bat
     }
     for (const h of copy.hosts) {
       if (isV6(h.address)) continue;
-      if (h.homeserver && fault === 'wrong-cert') hosts.push({ ...h, tls: { names: [`other.s${i}.example.net`] } });
-      else if (h.homeserver && fault === 'silent') hosts.push({ address: h.address, port: h.port, fault: 'silent' });
+      if (servesFederation(h) && fault === 'wrong-cert') hosts.push({ ...h, tls: { names: [`other.s${i}.example.net`] } });
+      else if (servesFederation(h) && fault === 'silent') hosts.push({ address: h.address, port: h.port, fault: 'silent' });
       else hosts.push(h);
     }
   }

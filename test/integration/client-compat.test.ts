@@ -30,3 +30,49 @@ describe('clean setups stay quiet', { concurrency: 3 }, () => {
     });
   }
 });
+
+describe('ConnectionPool', () => {
+  it('pipelines requests to one origin on one connection, and moves to the next address when one refuses', async () => {
+    const { startHost } = await import('../../src/lab/http-host.js');
+    const { certFor, labCas } = await import('../../src/lab/deployment.js');
+    const { makeNetContext, prepare } = await import('../../src/run/gather.js');
+    const { ConnectionPool } = await import('../../src/probes/follow.js');
+    const seen: string[] = [];
+    const good = await startHost({
+      address: '127.0.0.3',
+      tls: certFor({ names: ['pool.test'] }),
+      handler: (req, res) => {
+        seen.push(`${req.method} ${req.url} ${req.headers.host}`);
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{}');
+      },
+    });
+    const dead = await startHost({ address: '127.0.0.2', fault: 'refuse' });
+    try {
+      const opts = {
+        resolvers: ['127.0.0.1:9'], resolve: ['pool.test:443:127.0.0.2,127.0.0.3'],
+        connectTo: [`127.0.0.2:443:127.0.0.2:${dead.port}`, `127.0.0.3:443:127.0.0.3:${good.port}`],
+        cacert: [], extraCaPems: [labCas().root.certPem], family: 0 as const, timeoutMs: 5000, backend: null,
+      };
+      const ctx = makeNetContext(opts, prepare(opts), Date.now() + 5000, 'pool.test');
+      const pool = new ConnectionPool(ctx);
+      try {
+        const urls = ['/a', '/b', '/c'].map((p) => new URL(`https://pool.test${p}`));
+        const [a, b, c] = await Promise.all([pool.request(urls[0]!), pool.request(urls[1]!, { method: 'OPTIONS' }), pool.request(urls[2]!)]);
+        for (const x of [a, b, c]) {
+          assert.equal(x!.error, null, JSON.stringify(x!.error));
+          assert.equal(x!.response?.status, 200);
+          assert.equal(x!.connectAddress, '127.0.0.3');
+          assert.equal(x!.tls?.servername, 'pool.test');
+        }
+        assert.equal(good.connections, 1, 'one connection for the three requests');
+        assert.deepEqual(seen.sort(), ['GET /a pool.test', 'GET /c pool.test', 'OPTIONS /b pool.test']);
+      } finally {
+        await pool.close();
+      }
+    } finally {
+      await good.stop();
+      await dead.stop();
+    }
+  });
+});

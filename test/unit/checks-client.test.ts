@@ -311,6 +311,19 @@ describe('client-well-known', () => {
     assert.equal(only(fs, 'fail').length, 0);
   });
 
+  test('a redirect to an unreachable server is a failure, not "not published"', () => {
+    const f: FollowedFetch = {
+      url: WK,
+      hops: [
+        { exchange: ex(WK, res(301, '', { location: 'https://www.example.org/.well-known/matrix/client' })), tlsProblem: null },
+        { exchange: ex('https://www.example.org/.well-known/matrix/client', null, REFUSED), tlsProblem: null },
+      ],
+      outcome: 'error',
+      reason: REFUSED.message,
+    };
+    has(run(clientEv({ file: f })), 'fail', 'a redirect leads to a server that cannot be reached');
+  });
+
   test('TLS problem on the file: FAIL_PROMPT failure', () => {
     const f: FollowedFetch = { url: WK, hops: [{ exchange: ex(WK, res(200, '{}')), tlsProblem: 'certificate is not valid for example.org' }], outcome: 'error', reason: 'certificate is not valid for example.org' };
     has(run(clientEv({ file: f })), 'fail', 'cannot be fetched securely');
