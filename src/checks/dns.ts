@@ -4,10 +4,18 @@ import type { Check } from './types.js';
 import { skip } from './types.js';
 import { isServerNameError } from '../core/server-name.js';
 import { lookupFailed } from '../net/dns.js';
+import { MAX_ADDRESSES_PER_TARGET } from '../probes/resolve.js';
+
+/** Addresses spelt out in a summary; a hostile answer can carry thousands. */
+const LISTED = 8;
 
 function outcome(l: DnsLookup | null): string {
   if (!l) return 'not asked';
-  if (l.outcome === 'ok') return (l.addresses ?? []).join(', ') + (l.ttl !== undefined ? ` (TTL ${l.ttl}s)` : '');
+  if (l.outcome === 'ok') {
+    const all = l.addresses ?? [];
+    const shown = all.slice(0, LISTED).join(', ') + (all.length > LISTED ? ` and ${all.length - LISTED} more` : '');
+    return shown + (l.ttl !== undefined ? ` (TTL ${l.ttl}s)` : '');
+  }
   if (l.outcome === 'nodata') return 'no record';
   if (l.outcome === 'nxdomain') return 'NXDOMAIN';
   return l.error?.message ?? l.outcome;
@@ -57,6 +65,13 @@ const check: Check = {
         summary: `${l.name}${via}: A ${outcome(l.a)}; AAAA ${outcome(l.aaaa)}`,
         ...(partial ? { hint: 'One of the lookups failed rather than answering "no record": some servers will fail to resolve you intermittently. Check the authoritative DNS servers.' } : {}),
       });
+      if (l.addresses.length > t.addresses.length && t.addresses.length >= MAX_ADDRESSES_PER_TARGET) {
+        out.push({
+          id: 'dns', status: 'warn',
+          summary: `${l.name}: ${l.addresses.length} addresses; only the first ${t.addresses.length} are checked`,
+          hint: 'Remote servers may pick any of these addresses: every one must reach the homeserver. That many address records is unusual; remove those that do not serve Matrix.',
+        });
+      }
     }
     return out;
   },

@@ -7,9 +7,17 @@ import type { DnsLookup, Finding, SrvRecord } from '../core/types.js';
 import type { Check } from './types.js';
 import { skip } from './types.js';
 import { isServerNameError } from '../core/server-name.js';
+import { MAX_SRV_TARGETS } from '../probes/resolve.js';
 
 function fmt(r: SrvRecord): string {
   return `${r.name}:${r.port} (priority ${r.priority}, weight ${r.weight})`;
+}
+
+/** The records in tried order, at most the first few spelt out (an answer can hold thousands). */
+const LISTED = 8;
+function list(records: SrvRecord[]): string {
+  const shown = records.slice(0, LISTED).map(fmt).join(', ');
+  return records.length > LISTED ? `${records.length} records: ${shown} and ${records.length - LISTED} more` : shown;
 }
 
 function describe(l: DnsLookup): string {
@@ -54,18 +62,36 @@ const check: Check = {
       return out;
     }
     if (srv.used === 'fed') {
-      out.push({ id: 'srv', status: 'pass', details, summary: `${fedName}: ${srv.ordered.map(fmt).join(', ')}` });
+      out.push({ id: 'srv', status: 'pass', details, summary: `${fedName}: ${list(srv.ordered)}` });
       if (srv.legacy && srv.legacy.outcome === 'ok' && srv.legacy.srv?.length) {
         out.push({ id: 'srv', status: 'info', summary: `${legacyName} also exists; it is ignored while ${fedName} has records`, hint: 'You can remove the deprecated _matrix._tcp record once every server you talk to supports Matrix v1.8 (_matrix-fed).' });
       }
     } else if (srv.used === 'legacy') {
       out.push({
         id: 'srv', status: 'warn', details,
-        summary: `only the deprecated ${legacyName} exists: ${srv.ordered.map(fmt).join(', ')} (${fedName}: ${describe(srv.fed)})`,
+        summary: `only the deprecated ${legacyName} exists: ${list(srv.ordered)} (${fedName}: ${describe(srv.fed)})`,
         hint: `Add the same record as ${fedName} — _matrix._tcp is deprecated (spec v1.8) and may stop being consulted. Better still, delegate with /.well-known/matrix/server.`,
       });
     } else {
       out.push({ id: 'srv', status: 'info', details, summary: `no SRV records (${fedName}: ${describe(srv.fed)}; ${legacyName}: ${srv.legacy ? describe(srv.legacy) : 'not asked'}): port 8448 is used` });
+    }
+    if (srv.used) {
+      const usable = srv.ordered.filter((r) => r.name !== '.');
+      const zero = usable.filter((r) => r.port === 0);
+      if (zero.length) {
+        out.push({
+          id: 'srv', status: 'fail',
+          summary: `${zero.length === 1 ? 'the SRV record' : `${zero.length} SRV records`} for ${zero.slice(0, 3).map((r) => r.name).join(', ')} name${zero.length === 1 ? 's' : ''} port 0, where no server can listen`,
+          hint: 'Set the port of the SRV record to the port the homeserver (or its reverse proxy) listens on, normally 8448 or 443.',
+        });
+      }
+      if (usable.length > MAX_SRV_TARGETS) {
+        out.push({
+          id: 'srv', status: 'warn',
+          summary: `${usable.length} SRV records: only the first ${MAX_SRV_TARGETS} targets, in the order homeservers try them, are checked`,
+          hint: 'Homeservers try SRV targets one at a time, in priority order; more than a handful of records is almost certainly a mistake in the zone. Keep the records of the servers that really serve federation.',
+        });
+      }
     }
     for (const t of d.targets) {
       if (t.fromSrv && t.cname && t.cname.outcome === 'ok' && t.cname.addresses?.length) {

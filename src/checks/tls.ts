@@ -33,6 +33,9 @@ import {
   type CertInfo,
 } from './cert-util.js';
 
+/** webpki's MAX_SUB_CA_COUNT: longer paths fail in rustls-based homeservers. */
+export const MAX_INTERMEDIATES = 6;
+
 /** Warn when the certificate expires within this many days. */
 export const EXPIRY_WARN_DAYS = 14;
 
@@ -246,6 +249,17 @@ function judgeAddress(ev: ServerEvidence, res: Resolution, ae: AddressEvidence):
   const id = identityFinding(ev, res, ae, leaf, details);
   if (id) out.push(id);
   out.push(...dateFindings(ae, certs, t.chainError, now, details));
+  // webpki (rustls: conduwuit, Conduit) gives up on paths with more than 6 intermediates. The
+  // evidence keeps at most 20 certificates of a chain.
+  const intermediates = certs.slice(1).filter((c) => !c.selfSigned).length;
+  if (intermediates > MAX_INTERMEDIATES) {
+    out.push({
+      id: ID, status: 'warn', target: ae.target,
+      summary: `the certificate chain has ${certs.length >= 20 ? 'at least ' : ''}${intermediates} intermediate certificates: homeservers using rustls/webpki (conduwuit, Conduit) accept at most ${MAX_INTERMEDIATES}`,
+      hint: 'Serve the leaf certificate and the intermediates of your CA only (certbot: fullchain.pem): a public CA chain has one or two intermediates.',
+      details,
+    });
+  }
   if (isOldProtocol(t.protocol)) {
     out.push({
       id: ID, status: 'warn', target: ae.target,

@@ -7,7 +7,7 @@ import type { Finding, Status } from '../core/types.js';
 import type { Check } from './types.js';
 import { skip } from './types.js';
 import { cacheLifetime, formatDuration } from '../core/well-known.js';
-import { quote } from '../core/sanitize.js';
+import { quote, sanitize } from '../core/sanitize.js';
 import { header } from '../net/http.js';
 import { isServerNameError } from '../core/server-name.js';
 
@@ -27,7 +27,8 @@ const check: Check = {
     const last = hops[hops.length - 1];
     const redirects = hops.slice(0, -1).map((h) => `${h.response?.status} ${h.url}`);
     const details: Record<string, unknown> = { url: wk.url, hops: hops.map((h) => ({ url: h.url, status: h.response?.status ?? null, error: h.error?.message ?? null })) };
-    const via = redirects.length ? ` (after ${redirects.length} redirect${redirects.length > 1 ? 's' : ''})` : '';
+    // After redirects, say where the last hop went: a redirect may point at another host or port.
+    const via = redirects.length ? ` (after ${redirects.length} redirect${redirects.length > 1 ? 's' : ''}, at ${sanitize(last?.url ?? '', 200)})` : '';
     const f = (status: Status, summary: string, hint?: string): Finding[] => [{ id: 'well-known', status, summary, ...(hint ? { hint } : {}), details }];
     const fallthrough = 'a homeserver falls back to SRV records and then port 8448';
 
@@ -64,6 +65,11 @@ const check: Check = {
 
     if (v.valid) {
       const ct = v.contentTypeWarning;
+      const dups = topLevelKeyCount(res.body, 'm.server');
+      if (dups > 1) {
+        return f('warn', `delegates to ${v.mServer.serverName}${via}, but the JSON has "m.server" ${dups === 2 ? 'twice' : `${dups} times`}: homeservers (Python, Go and serde_json parsers) use the last value, other JSON parsers may use the first; ${cacheNote}`,
+          'Serve exactly one "m.server" key: duplicate keys make the file mean different things to different parsers (RFC 8259 leaves it undefined).');
+      }
       const summary = `delegates to ${v.mServer.serverName}${via}; ${cacheNote}${ct ? `; ${ct}` : ''}`;
       return f(ct ? 'warn' : 'pass', summary, ct ? 'Send the file with "Content-Type: application/json" (homeservers parse it anyway; some tools and browsers do not).' : undefined);
     }
@@ -81,3 +87,34 @@ const check: Check = {
   },
 };
 export default check;
+
+/**
+ * How often `key` occurs among the keys of the top-level JSON object in `text` (JSON.parse keeps
+ * only the last of duplicates, so they are counted on the text). Linear, no recursion; only
+ * meaningful for text that JSON.parse accepted.
+ */
+export function topLevelKeyCount(text: string, key: string): number {
+  let depth = 0;
+  let count = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      let j = i + 1;
+      while (j < text.length && text.charCodeAt(j) !== 0x22) j += text.charCodeAt(j) === 0x5c ? 2 : 1;
+      if (depth === 1) {
+        let k = j + 1;
+        while (k < text.length && /\s/.test(text[k]!)) k++;
+        if (text[k] === ':') {
+          try {
+            if (JSON.parse(text.slice(i, j + 1)) === key) count++;
+          } catch {
+            /* not a string literal after all */
+          }
+        }
+      }
+      i = j;
+    } else if (c === 0x7b || c === 0x5b) depth++;
+    else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return count;
+}

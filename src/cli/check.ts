@@ -116,10 +116,18 @@ export async function runWithTerminal(
     else process.stderr.write(line + '\n');
   }
   progress?.setTotal(names.length);
+  // Ctrl-C while the progress line is up: erase it, so the shell prompt starts on a clean line.
+  const onSigint = () => {
+    progress?.stop();
+    process.stderr.write('fedcheck: interrupted\n');
+    process.exit(130);
+  };
+  if (progress) process.once('SIGINT', onSigint);
   try {
     return await runServers(names, run, concurrency, progress ? { onStart: (n) => progress.start(n), onDone: (n) => progress.finish(n) } : {});
   } finally {
     progress?.stop();
+    process.off('SIGINT', onSigint);
   }
 }
 

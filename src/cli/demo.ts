@@ -29,7 +29,7 @@ export async function runDemoCommand(name: string | undefined, opts: DemoCliOpti
   const progress = makeProgress(opts);
   progress?.status(`starting the lab for scenario ${scenario.name}…`);
   const { startLab } = await import('../lab/deployment.js');
-  const lab = await startLab(scenario, { rttMs: rtt, timeoutMs });
+  const lab = await startLab(scenario, { rttMs: rtt, timeoutMs }).finally(() => progress?.status(''));
   try {
     const banner = [
       `fedcheck demo: lab scenario "${scenario.name}" — ${scenario.title}`,

@@ -10,6 +10,7 @@ import { emit, type EvidenceBundle } from './output.js';
 import { buildReport, judgeServer } from '../run/judge.js';
 import type { Report } from '../core/types.js';
 import { sanitize } from '../core/sanitize.js';
+import { preflightOutputs } from './check.js';
 
 /** Parse and sanity-check a bundle; one clear line (exit 2) when it is not one. */
 export function readBundle(file: string): EvidenceBundle {
@@ -41,5 +42,6 @@ export function judgeBundle(bundle: EvidenceBundle): Report {
 
 export async function runJudgeCommand(file: string, opts: OutputOptions): Promise<number> {
   const bundle = readBundle(file);
+  preflightOutputs(opts);
   return emit(judgeBundle(bundle), null, { ...opts, saveEvidence: undefined });
 }

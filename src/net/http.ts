@@ -114,22 +114,43 @@ export function classifyError(e: unknown, phaseHint: NetError['phase']): NetErro
 }
 
 /** Walk the peer chain Node gives (leaf first) into base64 DER. */
-function chainOf(sock: tls.TLSSocket): string[] {
+/**
+ * The base64 DER of certificates seen in this process, by SHA-256 fingerprint: a batch meets the
+ * same intermediates and roots (and often leaves) on every connection, and the evidence keeps one
+ * string per certificate instead of one per connection. Bounded; cleared when full.
+ */
+const derByFingerprint = new Map<string, string>();
+function base64Der(cert: tls.PeerCertificate): string {
+  let b64 = derByFingerprint.get(cert.fingerprint256);
+  if (b64 === undefined) {
+    if (derByFingerprint.size >= 5000) derByFingerprint.clear();
+    b64 = cert.raw.toString('base64');
+    derByFingerprint.set(cert.fingerprint256, b64);
+  }
+  return b64;
+}
+
+/**
+ * Walk the peer chain Node gives (leaf first) into base64 DER. `detailed` is the chain Node
+ * already built for checkServerIdentity, when it did (getPeerCertificate(true) costs ~1 ms of
+ * CPU per call: once per connection is enough).
+ */
+function chainOf(sock: tls.TLSSocket, detailed?: tls.DetailedPeerCertificate): string[] {
   const out: string[] = [];
-  let cert = sock.getPeerCertificate(true) as tls.DetailedPeerCertificate | undefined;
+  let cert = detailed ?? (sock.getPeerCertificate(true) as tls.DetailedPeerCertificate | undefined);
   const seen = new Set<string>();
   while (cert && cert.raw && out.length < 20) {
     const fp = cert.fingerprint256;
     if (seen.has(fp)) break;
     seen.add(fp);
-    out.push(cert.raw.toString('base64'));
+    out.push(base64Der(cert));
     if (!cert.issuerCertificate || cert.issuerCertificate === cert) break;
     cert = cert.issuerCertificate;
   }
   return out;
 }
 
-export function tlsEvidenceOf(sock: tls.TLSSocket, servername: string | null): TlsEvidence {
+export function tlsEvidenceOf(sock: tls.TLSSocket, servername: string | null, detailed?: tls.DetailedPeerCertificate): TlsEvidence {
   const cipher = sock.getCipher();
   return {
     protocol: sock.getProtocol() ?? null,
@@ -138,7 +159,7 @@ export function tlsEvidenceOf(sock: tls.TLSSocket, servername: string | null): T
     servername,
     chainAuthorized: sock.authorized,
     chainError: sock.authorized ? null : String(sock.authorizationError ?? 'unknown'),
-    chain: chainOf(sock),
+    chain: chainOf(sock, detailed),
     sessionReused: sock.isSessionReused(),
   };
 }
@@ -225,6 +246,15 @@ export class Connection {
       queueMicrotask(() => finish(err, null));
       return;
     }
+    if (!Number.isInteger(endpoint.port) || endpoint.port < 1 || endpoint.port > 65535) {
+      // A hostile SRV record or redirect can name port 0: nothing can be reached there (the
+      // kernel would pick whatever it likes), so never try.
+      const err = new Error(`refusing to connect to port ${endpoint.port}: not a port a server can listen on`) as NodeJS.ErrnoException;
+      err.code = 'EPOLICY';
+      this.phase = 'policy';
+      queueMicrotask(() => finish(err, null));
+      return;
+    }
     const family = net.isIPv6(endpoint.address) ? 6 : 4;
     if (this.closed) {
       const err = new Error('connection closed') as NodeJS.ErrnoException;
@@ -252,10 +282,16 @@ export class Connection {
         return;
       }
       this.phase = 'tls';
+      // Identity is judged later (the tls check); Node calls this only for a trusted chain, with
+      // the detailed chain it just built — kept so that tlsEvidenceOf need not build it again.
+      let detailed: tls.DetailedPeerCertificate | undefined;
       const opts: tls.ConnectionOptions = {
         socket: tcp,
         rejectUnauthorized: false,
-        checkServerIdentity: () => undefined,
+        checkServerIdentity: (_host, cert) => {
+          detailed = cert as tls.DetailedPeerCertificate;
+          return undefined;
+        },
         ALPNProtocols: ['http/1.1'],
         // CA list, minVersion and ciphers live in the shared context (see secureContextFor).
         secureContext: secureContextFor(ctx.trust),
@@ -266,7 +302,7 @@ export class Connection {
       const sock = tls.connect(opts);
       sock.once('error', (e) => finish(e, sock));
       sock.once('secureConnect', () => {
-        this.tls = tlsEvidenceOf(sock, endpoint.servername);
+        this.tls = tlsEvidenceOf(sock, endpoint.servername, detailed);
         this.phase = 'http';
         ctx.trace?.({
           kind: 'tls',
@@ -407,6 +443,9 @@ export function header(res: HttpResponseEvidence | null | undefined, name: strin
   return Array.isArray(v) ? v[0] : v;
 }
 
+/** At most this many addresses of a name are tried by {@link fetchUrl}. */
+export const MAX_ROUTE_ADDRESSES = 10;
+
 /**
  * Where does a connection to logical host:port go? Applies --resolve / --connect-to, then DNS
  * through the run's resolver, then address-keyed --connect-to. Returns the endpoints to try in order.
@@ -432,7 +471,9 @@ export async function routeFor(ctx: NetContext, host: string, port: number): Pro
       }
     }
   }
-  addresses = addresses.filter((a) => ctx.family === 0 || net.isIP(a) === ctx.family);
+  // An ordinary client tries the addresses one after the other; a hostile answer can hold
+  // thousands, so only the first few are tried.
+  addresses = addresses.filter((a) => ctx.family === 0 || net.isIP(a) === ctx.family).slice(0, MAX_ROUTE_ADDRESSES);
   const endpoints = addresses.map((a) => {
     const m = ctx.connectMap.byAddress(a, targetPort);
     return { address: m && net.isIP(m.host) ? m.host : a, port: m ? m.port : targetPort, logicalAddress: a };
@@ -446,13 +487,27 @@ export async function routeFor(ctx: NetContext, host: string, port: number): Pro
  * /.well-known/*): normal SNI and Host, addresses tried in order until one connects.
  * No redirects are followed here (callers decide).
  */
-export async function fetchUrl(ctx: NetContext, url: URL, spec: Omit<RequestSpec, 'hostHeader' | 'path'> & { headers?: Record<string, string> } = {}): Promise<HttpExchange> {
+export async function fetchUrl(
+  ctx: NetContext,
+  url: URL,
+  spec: Omit<RequestSpec, 'hostHeader' | 'path'> & { headers?: Record<string, string> } = {},
+  pool?: Map<string, Connection>,
+): Promise<HttpExchange> {
   const scheme = url.protocol === 'http:' ? 'http' : 'https';
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const port = url.port ? +url.port : scheme === 'https' ? 443 : 80;
   const path = url.pathname + url.search;
   const hostHeader = url.host;
   const t0 = Date.now();
+  // `pool`: connections kept open per origin between calls (a chain of redirects on one host
+  // costs one handshake, as with any HTTP client's connection pool); the caller closes them.
+  const key = `${scheme}://${hostHeader.toLowerCase()}:${port}`;
+  const pooled = pool?.get(key);
+  if (pooled) {
+    const ex = await pooled.request({ ...spec, path, hostHeader, url: url.href });
+    ex.ms = Date.now() - t0;
+    return ex;
+  }
   const { endpoints, error } = await routeFor(ctx, host, port);
   if (endpoints.length === 0) {
     return { url: url.href, method: spec.method ?? 'GET', path, hostHeader, connectAddress: '', connectPort: port, tls: null, response: null, error, ms: Date.now() - t0 };
@@ -461,7 +516,8 @@ export async function fetchUrl(ctx: NetContext, url: URL, spec: Omit<RequestSpec
   for (const ep of endpoints) {
     const conn = new Connection(ctx, { scheme, address: ep.address, port: ep.port, servername: scheme === 'https' && !net.isIP(host) ? host : null });
     const ex = await conn.request({ ...spec, path, hostHeader, url: url.href });
-    await conn.close();
+    if (pool && ex.response) pool.set(key, conn);
+    else await conn.close();
     last = ex;
     // Only connection-level failures move on to the next address, as an HTTPS client does.
     if (!(ex.error && ex.error.phase === 'connect')) break;

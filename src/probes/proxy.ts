@@ -21,6 +21,7 @@ import { randomBytes } from 'node:crypto';
 import type { NetError } from '../core/types.js';
 import { buildProbeSet, type EndpointRole, type TargetProbe } from '../core/proxy-probes.js';
 import { classifyError, Connection, fetchUrl, hostForUrl, routeFor, secureContextFor, type Endpoint, type NetContext } from '../net/http.js';
+import { clientBaseUrlOf } from './client.js';
 import { BACKEND_SERVER_NAME, ECHO_MARKER, PROBE_HEADER, type EchoRecord } from '../core/echo-protocol.js';
 import type { GatherContext, Gatherer } from './gatherers.js';
 
@@ -848,5 +849,10 @@ export async function gatherProxy(
 export const proxyGatherer: Gatherer = {
   name: 'proxy',
   when: 'resolved',
-  run: (g: GatherContext) => gatherProxy(g.net, g.discovery?.resolution ?? null, g.parsed.host),
+  // The client gatherer (started with discovery) already fetches the client well-known: reuse
+  // its base_url instead of asking again.
+  run: async (g: GatherContext) => {
+    const known = clientBaseUrlOf(g.net);
+    return gatherProxy(g.net, g.discovery?.resolution ?? null, g.parsed.host, known ? await known : undefined);
+  },
 };

@@ -72,6 +72,25 @@ function srvOrder(records: SrvRecord[]): SrvRecord[] {
   return [...records].sort((a, b) => a.priority - b.priority || b.weight - a.weight || a.name.localeCompare(b.name) || a.port - b.port);
 }
 
+/**
+ * At most this many SRV targets (in the order they are tried) are looked up and probed. A hostile
+ * or broken zone can answer with thousands of records (a 64 KiB TCP answer holds ~2,400):
+ * homeservers try them one at a time, but probing all at once would make fedcheck open thousands
+ * of connections. The `srv` check says when records were left out.
+ */
+export const MAX_SRV_TARGETS = 10;
+
+/**
+ * At most this many addresses of one target (A then AAAA, from DNS) are used, for the same
+ * reason: a hostile answer can carry thousands. The `dns` check says when some were left out.
+ */
+export const MAX_ADDRESSES_PER_TARGET = 10;
+
+/** The SRV records that become connect targets: tried order, "." dropped, capped. */
+export function srvTargets(records: SrvRecord[]): SrvRecord[] {
+  return srvOrder(records).filter((r) => r.name !== '.').slice(0, MAX_SRV_TARGETS);
+}
+
 /** Start both SRV lookups of `host` at once; `_matrix` is only *used* if `_matrix-fed` found nothing. */
 function startSrv(ctx: NetContext, host: string): Promise<SrvEvidence> {
   const fedP = ctx.dns.lookup(`_matrix-fed._tcp.${host}`, 'SRV');
@@ -79,7 +98,7 @@ function startSrv(ctx: NetContext, host: string): Promise<SrvEvidence> {
   // Speculatively resolve targets as soon as the records are known.
   const prefetch = (p: Promise<DnsLookup>) =>
     p.then((l) => {
-      for (const r of l.srv ?? []) if (r.name !== '.') void targetLookup(ctx, r.name, r.port, true);
+      for (const r of srvTargets(l.srv ?? [])) void targetLookup(ctx, r.name, r.port, true);
       return l;
     });
   return Promise.all([prefetch(fedP), prefetch(legacyP)]).then(([fed, legacy]) => {
@@ -124,7 +143,7 @@ export function targetLookup(ctx: NetContext, host: string, port: number, fromSr
         fromSrv && !route ? ctx.dns.lookup(host, 'CNAME') : Promise.resolve(null),
       ]);
       const addresses = lookup ? lookup.addresses : [name];
-      const t: TargetEvidence = { host, port, source: route ? 'connect-to' : 'dns', lookup, cname, addresses: filterFamily(ctx, addresses), fromSrv };
+      const t: TargetEvidence = { host, port, source: route ? 'connect-to' : 'dns', lookup, cname, addresses: filterFamily(ctx, addresses).slice(0, MAX_ADDRESSES_PER_TARGET), fromSrv };
       if (route?.via) t.via = route.via;
       return t;
     })();
@@ -236,7 +255,7 @@ async function decideFromSrv(
       ev.resolutionError = `the SRV record for ${host} has target "." — the service is declared unavailable (RFC 2782)`;
       return;
     }
-    ev.targets = await Promise.all(srv.ordered.filter((r) => r.name !== '.').map((r) => targetLookup(ctx, r.name, r.port, true)));
+    ev.targets = await Promise.all(srvTargets(srv.ordered).map((r) => targetLookup(ctx, r.name, r.port, true)));
     ev.resolution = mk(method, delegated, host, host, host, ev.targets);
     return;
   }

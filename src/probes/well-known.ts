@@ -5,9 +5,9 @@
  * body (valid m.server or fall through) is made by the pure parser in core/well-known.ts.
  */
 import * as net from 'node:net';
-import { X509Certificate } from 'node:crypto';
 import type { HttpExchange } from '../core/types.js';
-import { fetchUrl, header, type NetContext } from '../net/http.js';
+import { x509FromBase64 } from '../net/x509.js';
+import { fetchUrl, header, type Connection, type NetContext } from '../net/http.js';
 
 export const WELL_KNOWN_MAX_BYTES = 50 * 1024;
 /** Synapse's RedirectAgent limit (spec §4.2). */
@@ -40,7 +40,7 @@ export function tlsProblemFor(ex: HttpExchange, host: string): string | null {
   const leaf = ex.tls.chain[0];
   if (!leaf) return 'the server sent no certificate';
   try {
-    const cert = new X509Certificate(Buffer.from(leaf, 'base64'));
+    const cert = x509FromBase64(leaf);
     const ok = net.isIP(host) ? cert.checkIP(host) !== undefined : cert.checkHost(host) !== undefined;
     if (!ok) return `certificate is not valid for ${host} (it covers ${cert.subjectAltName ?? cert.subject})`;
   } catch (e) {
@@ -50,6 +50,15 @@ export function tlsProblemFor(ex: HttpExchange, host: string): string | null {
 }
 
 /**
+ * Redirect policy (issue 8, "never wander"): an https redirect is followed wherever it points —
+ * another host, an address literal, another port — with ordinary X.509 validation for the new
+ * host, because the spec says "follow 30x redirects" and Synapse (Twisted's RedirectAgent) does
+ * exactly that; refusing, say, ports other than 443 would protect nothing (m.server and SRV
+ * records may name any host and port anyway, and every connection starts with a TLS handshake,
+ * so no plaintext request can be smuggled to a non-TLS service) while misreporting what a
+ * homeserver does. Not followed, and reported: plain http (unauthenticated), any other scheme
+ * (ftp:, file:, javascript:…), credentials in the URL, port 0, loops, more than MAX_REDIRECTS.
+ *
  * `budgetMs` bounds the whole fetch (all hops): a silent web server at the apex must not eat the
  * time the rest of the run needs to report on the fallback steps.
  */
@@ -59,38 +68,47 @@ export async function fetchServerWellKnown(ctx: NetContext, hostname: string, bu
   const hops: WellKnownHop[] = [];
   const seen = new Set<string>();
   let url = new URL(first);
-  for (;;) {
-    seen.add(url.href);
-    const left = until - Date.now();
-    if (left <= 0) return { url: first, hops, outcome: 'error', reason: `no answer within the ${Math.round(budgetMs / 100) / 10} s given to the well-known` };
-    const exchange = await fetchUrl(ctx, url, { maxBodyBytes: WELL_KNOWN_MAX_BYTES, timeoutMs: Math.min(ctx.stepTimeoutMs, left) });
-    const tlsProblem = exchange.response || exchange.tls ? tlsProblemFor(exchange, url.hostname.replace(/^\[|\]$/g, '')) : null;
-    hops.push({ exchange, tlsProblem });
-    if (exchange.error) return { url: first, hops, outcome: 'error', reason: exchange.error.message };
-    if (tlsProblem) return { url: first, hops, outcome: 'error', reason: tlsProblem };
-    const res = exchange.response!;
-    if (!REDIRECT_CODES.has(res.status)) return { url: first, hops, outcome: 'response', reason: null };
-    const loc = header(res, 'location');
-    if (!loc) return { url: first, hops, outcome: 'redirect-invalid', reason: `${res.status} redirect without a Location header` };
-    let next: URL;
-    try {
-      next = new URL(loc, url);
-    } catch {
-      return { url: first, hops, outcome: 'redirect-invalid', reason: 'redirect to an unparseable Location' };
+  const pool = new Map<string, Connection>();
+  try {
+    return await follow();
+  } finally {
+    for (const c of pool.values()) void c.close();
+  }
+  async function follow(): Promise<WellKnownFetch> {
+    for (;;) {
+      seen.add(url.href);
+      const left = until - Date.now();
+      if (left <= 0) return { url: first, hops, outcome: 'error', reason: `no answer within the ${Math.round(budgetMs / 100) / 10} s given to the well-known${hops.length ? ` (after ${hops.length} redirect${hops.length > 1 ? 's' : ''})` : ''}` };
+      const exchange = await fetchUrl(ctx, url, { maxBodyBytes: WELL_KNOWN_MAX_BYTES, timeoutMs: Math.min(ctx.stepTimeoutMs, left) }, pool);
+      const tlsProblem = exchange.response || exchange.tls ? tlsProblemFor(exchange, url.hostname.replace(/^\[|\]$/g, '')) : null;
+      hops.push({ exchange, tlsProblem });
+      if (exchange.error) return { url: first, hops, outcome: 'error', reason: exchange.error.message };
+      if (tlsProblem) return { url: first, hops, outcome: 'error', reason: tlsProblem };
+      const res = exchange.response!;
+      if (!REDIRECT_CODES.has(res.status)) return { url: first, hops, outcome: 'response', reason: null };
+      const loc = header(res, 'location');
+      if (!loc) return { url: first, hops, outcome: 'redirect-invalid', reason: `${res.status} redirect without a Location header` };
+      let next: URL;
+      try {
+        next = new URL(loc, url);
+      } catch {
+        return { url: first, hops, outcome: 'redirect-invalid', reason: 'redirect to an unparseable Location' };
+      }
+      if (next.protocol === 'http:') {
+        return { url: first, hops, outcome: 'redirect-insecure', reason: `redirected to plain http (${next.origin}): the answer could not be authenticated` };
+      }
+      if (next.protocol !== 'https:') {
+        return { url: first, hops, outcome: 'redirect-invalid', reason: `redirected to a non-HTTPS scheme (${next.protocol.replace(':', '')})` };
+      }
+      if (next.username || next.password) {
+        return { url: first, hops, outcome: 'redirect-invalid', reason: 'redirect Location carries credentials' };
+      }
+      if (next.port === '0') return { url: first, hops, outcome: 'redirect-invalid', reason: 'redirected to port 0, where no server can listen' };
+      if (seen.has(next.href)) return { url: first, hops, outcome: 'redirect-loop', reason: `redirect loop: ${next.href} was already visited` };
+      if (hops.length > MAX_REDIRECTS) {
+        return { url: first, hops, outcome: 'redirect-limit', reason: `more than ${MAX_REDIRECTS} redirects` };
+      }
+      url = next;
     }
-    if (next.protocol === 'http:') {
-      return { url: first, hops, outcome: 'redirect-insecure', reason: `redirected to plain http (${next.origin}): the answer could not be authenticated` };
-    }
-    if (next.protocol !== 'https:') {
-      return { url: first, hops, outcome: 'redirect-invalid', reason: `redirected to a non-HTTPS scheme (${next.protocol.replace(':', '')})` };
-    }
-    if (next.username || next.password) {
-      return { url: first, hops, outcome: 'redirect-invalid', reason: 'redirect Location carries credentials' };
-    }
-    if (seen.has(next.href)) return { url: first, hops, outcome: 'redirect-loop', reason: `redirect loop: ${next.href} was already visited` };
-    if (hops.length > MAX_REDIRECTS) {
-      return { url: first, hops, outcome: 'redirect-limit', reason: `more than ${MAX_REDIRECTS} redirects` };
-    }
-    url = next;
   }
 }

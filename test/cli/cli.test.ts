@@ -184,7 +184,9 @@ describe('GitHub Actions', () => {
   it('annotations on stderr, the JSON on stdout untouched, the Markdown report in the job summary', async () => {
     const summary = f('step-summary.md');
     writeFileSync(summary, '');
-    const r = await runCli(['demo', 'no-records', '--json'], { GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summary });
+    const bundle = f('gh.bundle.json');
+    const gh = { GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summary };
+    const r = await runCli(['demo', 'no-records', '--json', '--save-evidence', bundle], gh);
     assert.equal(r.code, 1, show(r));
     const report = JSON.parse(r.stdout) as Report;
     assert.equal(validate(report), true);
@@ -192,5 +194,14 @@ describe('GitHub Actions', () => {
     assert.equal(errors.length, report.servers[0]!.checks.filter((c) => c.status === 'fail').length);
     assert.ok(errors.some((l) => l.startsWith('::error title=fedcheck dns::nonexistent.example.org: ')), r.stderr);
     assert.match(readFileSync(summary, 'utf8'), /^# fedcheck report/);
+
+    // judge under Actions: the same annotations, whatever the format
+    const j = await runCli(['judge', bundle, '--markdown'], gh);
+    assert.equal(j.code, 1, show(j));
+    assert.match(j.stdout, /^# fedcheck report/);
+    assert.deepEqual(j.stderr.split('\n').filter((l) => l.startsWith('::error ')), errors);
+    // and nothing of the kind outside Actions
+    const plain = await runCli(['judge', bundle]);
+    assert.doesNotMatch(plain.stderr + plain.stdout, /^::(error|warning) /m);
   });
 });

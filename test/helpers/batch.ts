@@ -14,7 +14,10 @@
  * - `wrong-cert`: its homeserver (or the proxy in front of it) presents a certificate for another name;
  * - `silent`:     its homeserver (or proxy) accepts TCP connections and never answers.
  */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { LabHostSpec, Scenario } from '../../src/lab/scenario-types.js';
+import type { RunOptions } from '../../src/run/options.js';
 import type { Zone } from '../../src/lab/dns-server.js';
 import { findScenario } from '../../src/lab/scenarios/index.js';
 
@@ -106,4 +109,45 @@ export function batchScenario(count: number, faults: Readonly<Record<number, Bat
     expect: {},
   };
   return { scenario, servers };
+}
+
+export interface BatchLab {
+  servers: BatchServer[];
+  runOptions: RunOptions;
+  /** the equivalent `fedcheck check` arguments (the first server name, then the options) */
+  cliArgs: string[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Start the batch lab in a child process (batch-lab-child.ts) and return the run options that
+ * point a check at it. `stop()` closes the child's stdin and waits for it to exit.
+ */
+export async function startBatchLab(count: number, faults: Readonly<Record<number, BatchFault>>, timeoutMs: number): Promise<BatchLab> {
+  const script = fileURLToPath(new URL('./batch-lab-child.js', import.meta.url));
+  const child = spawn(process.execPath, [script, JSON.stringify({ count, faults, timeoutMs })], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const first = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    const onData = (d: Buffer) => {
+      buf += d.toString('utf8');
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) {
+        child.stdout.off('data', onData);
+        resolve(buf.slice(0, nl));
+      }
+    };
+    child.stdout.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`the batch lab exited (code ${code}) before it was up`)));
+  });
+  const up = JSON.parse(first) as { runOptions: RunOptions; servers: BatchServer[]; cliArgs: string[] };
+  return {
+    ...up,
+    async stop() {
+      child.stdin.end();
+      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(killer);
+    },
+  };
 }

@@ -17,6 +17,8 @@ export interface RawHostSpec {
   /** the address a real deployment would use (loopback; mapped like the lab's hosts) */
   address: string;
   port: number;
+  /** further addresses (same port) whose connections also go to this host */
+  aliases?: string[];
   /** lab-CA certificate (LabCertSpec) or explicit material (RawTls); absent = plain TCP */
   tls?: LabCertSpec | RawTls;
   onConnection?: RawConnectionHandler;
@@ -89,7 +91,9 @@ export async function startHostileLab(def: HostileDeployment, opts: { timeoutMs?
     throw e;
   }
   const br = (a: string) => (a.includes(':') ? `[${a}]` : a);
-  const rawConnectTo = (def.raw ?? []).map((spec, i) => `${br(spec.address)}:${spec.port}:${br(raw[i]!.address)}:${raw[i]!.port}`);
+  const rawConnectTo = (def.raw ?? []).flatMap((spec, i) =>
+    [spec.address, ...(spec.aliases ?? [])].map((a) => `${br(a)}:${spec.port}:${br(raw[i]!.address)}:${raw[i]!.port}`),
+  );
   const connectTo = [...rawConnectTo, ...lab.runOptions.connectTo];
   const resolvers = dns ? [dns.address] : lab.runOptions.resolvers;
   const runOptions: RunOptions = { ...lab.runOptions, resolvers, connectTo, extraCaPems: [...(lab.runOptions.extraCaPems ?? []), ...(def.extraCaPems ?? [])] };
