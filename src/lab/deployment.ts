@@ -181,7 +181,7 @@ export async function startLab(scenario: Scenario, opts: LabOptions = {}): Promi
         backends.set(h.proxy.serverName, await startBackend({ listen: '127.0.0.1:0', serverName: h.proxy.serverName }));
       }
     }
-    const started = await Promise.all(
+    const settled = await Promise.allSettled(
       specs.map((h) =>
         startHost({
           // Addresses off loopback (e.g. a private-range target) are served on loopback and mapped.
@@ -193,9 +193,13 @@ export async function startLab(scenario: Scenario, opts: LabOptions = {}): Promi
         }),
       ),
     );
+    // Keep every host that did start, so the catch below stops them if another one failed.
+    for (const r of settled) if (r.status === 'fulfilled') hosts.push(r.value);
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    const started = settled.map((r) => (r as PromiseFulfilledResult<LabHost>).value);
     specs.forEach((h, i) => {
       const host = started[i]!;
-      hosts.push(host);
       const a = h.address.includes(':') ? `[${h.address}]` : h.address;
       const b = host.address.includes(':') ? `[${host.address}]` : host.address;
       connectTo.push(`${a}:${h.port}:${b}:${host.port}`);

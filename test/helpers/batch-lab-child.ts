@@ -10,11 +10,15 @@
 import { startLab } from '../../src/lab/deployment.js';
 import { batchScenario, type BatchFault } from './batch.js';
 
-const spec = JSON.parse(process.argv[2] ?? '{}') as { count: number; faults: Record<number, BatchFault>; timeoutMs: number };
-const { scenario, servers } = batchScenario(spec.count, spec.faults);
-const lab = await startLab(scenario, { timeoutMs: spec.timeoutMs });
-process.stdout.write(`${JSON.stringify({ runOptions: lab.runOptions, servers, cliArgs: lab.cliArgs })}\n`);
-process.stdin.resume();
-process.stdin.on('end', () => {
-  void lab.stop().then(() => process.exit(0));
-});
+// `node --test dist/test/` runs every file under test/ — this one too, without arguments: then
+// there is nothing to do.
+if (process.argv[2] !== undefined) {
+  const spec = JSON.parse(process.argv[2]) as { count: number; faults: Record<number, BatchFault>; timeoutMs: number };
+  const { scenario, servers } = batchScenario(spec.count, spec.faults);
+  const lab = await startLab(scenario, { timeoutMs: spec.timeoutMs });
+  process.stdout.write(`${JSON.stringify({ runOptions: lab.runOptions, servers, cliArgs: lab.cliArgs })}\n`);
+  process.stdin.resume();
+  process.stdin.on('end', () => {
+    void lab.stop().then(() => process.exit(0));
+  });
+}

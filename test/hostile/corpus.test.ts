@@ -26,8 +26,12 @@ const extra: Record<string, (r: RunResult) => void> = {
   'hostile-tls-wildcard-one-label': (r) => none(r.report, 'tls', 'fail'),
 };
 
+/** Many sequential round trips: timed alone (see Behaviour.exclusive). */
+const exclusive = new Set(['hostile-redirect-30']);
+
 const declarative: Behaviour[] = hostileScenarios.map((s) => ({
   name: s.name,
+  exclusive: exclusive.has(s.name),
   area: s.name.includes('-redirect-') ? 'redirect' : s.name.includes('-mserver-') ? 'value' : s.name.includes('-dns-') ? 'dns' : s.name.includes('-tls-') ? 'tls' : 'http',
   title: s.title.replace(/^hostile: /, ''),
   deploy: () => ({ scenario: s }),

@@ -53,6 +53,12 @@ export interface Behaviour {
   deploy(): HostileDeployment;
   /** what a correct fedcheck reports */
   expect(r: RunResult): void;
+  /**
+   * Run alone, after the others: for behaviours made of many sequential round trips (a 30-hop
+   * redirect chain), whose timing would otherwise measure the corpus's own load — every lab
+   * server of every concurrent behaviour shares this process's one thread.
+   */
+  exclusive?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -226,11 +232,12 @@ export function corpus(title: string, all: Behaviour[], concurrency = 4): void {
           outcomes.set(b.name, { ok: false, error });
         }
       }
-      let next = 0;
+      const queue = [...behaviours.filter((b) => !b.exclusive)];
+      const alone = behaviours.filter((b) => b.exclusive);
       const started = Date.now();
       const worker = async () => {
-        while (next < behaviours.length) {
-          const b = behaviours[next++]!;
+        while (queue.length > 0) {
+          const b = queue.shift()!;
           const lab = labs.get(b.name);
           if (!lab) continue;
           try {
@@ -247,6 +254,8 @@ export function corpus(title: string, all: Behaviour[], concurrency = 4): void {
       const h = monitorEventLoopDelay({ resolution: 10 });
       h.enable();
       await Promise.all(Array.from({ length: concurrency }, worker));
+      queue.push(...alone);
+      await worker();
       h.disable();
       if (process.env.HOSTILE_DEBUG) console.error(`[hostile] event loop delay: max ${Math.round(h.max / 1e6)} ms, p99 ${Math.round(h.percentile(99) / 1e6)} ms, mean ${Math.round(h.mean / 1e6)} ms`);
     });

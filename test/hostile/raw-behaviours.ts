@@ -7,6 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import zlib from 'node:zlib';
+import crypto from 'node:crypto';
+import { encodeBase64, generateSigningKey, signJson } from '../../src/core/signing.js';
 import { homeserver } from '../../src/lab/scenarios/build.js';
 import { homeserverHandler } from '../../src/lab/homeserver.js';
 import { labCas } from '../../src/lab/deployment.js';
@@ -274,6 +276,44 @@ export const rawBehaviours: Behaviour[] = [
     expect: (r) => {
       finding(r.report, 'tls', 'pass', undefined, '127.0.0.3:8448');
       finding(r.report, 'server-keys', 'fail', TIMED_OUT, '127.0.0.3:8448');
+    },
+  },
+  {
+    name: 'keys-thousand-keys',
+    area: 'http',
+    title: 'a key response with 1,200 verify keys, each with a signature (a judge-time CPU bomb)',
+    deploy: () => {
+      const real = generateSigningKey('k0');
+      const verify: Record<string, { key: string }> = { [real.keyId]: { key: real.publicKey } };
+      for (let i = 1; i < 1200; i++) verify[`ed25519:k${i}`] = { key: encodeBase64(crypto.randomBytes(32)) };
+      const doc = signJson({ server_name: `${SN}:8448`, valid_until_ts: Date.now() + 86_400_000, verify_keys: verify, old_verify_keys: {} }, `${SN}:8448`, real.keyId, real.seed);
+      for (let i = 1; i < 1200; i++) doc.signatures[`${SN}:8448`]![`ed25519:k${i}`] = encodeBase64(crypto.randomBytes(64));
+      const body = JSON.stringify(doc);
+      return {
+        scenario: scenario('keys-thousand-keys', { [SN]: { A: ['127.0.0.3'] } }, [
+          homeserver('127.0.0.3', 8448, `${SN}:8448`, { names: [SN] }, { routes: { '/_matrix/key/v2/server': { status: 200, headers: { 'content-type': 'application/json' }, body } } }),
+        ], `${SN}:8448`),
+      };
+    },
+    expect: (r) => {
+      finding(r.report, 'server-keys', 'warn', /not self-signed/, '127.0.0.3:8448');
+      for (const c of r.report.checks) assert.ok(c.summary.length < 2000, `${c.id} summary is ${c.summary.length} characters`);
+    },
+  },
+  {
+    name: 'support-thousand-roles',
+    area: 'http',
+    title: 'a support well-known with 1,000 contacts in 1,000 different roles',
+    deploy: () => {
+      const contacts = Array.from({ length: 1000 }, (_, i) => ({ role: `org.example.role${i}`, email_address: `a${i}@example.org` }));
+      return webRaw('support-thousand-roles', (x) => {
+        if (x.req.target === '/.well-known/matrix/support') x.c.write(response(200, JSON.stringify({ contacts }), { 'content-type': 'application/json' }));
+        else x.c.write(response(404, 'not found', { 'content-type': 'text/plain' }));
+      });
+    },
+    expect: (r) => {
+      finding(r.report, 'support-well-known', ['pass', 'warn', 'info', 'fail']);
+      for (const c of r.report.checks) assert.ok(c.summary.length < 2000, `${c.id} summary is ${c.summary.length} characters`);
     },
   },
   {
