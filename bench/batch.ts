@@ -35,17 +35,25 @@ export interface BatchResult {
 
 const BIN = fileURLToPath(new URL('../../bin/fedcheck.js', import.meta.url));
 const HOOK = fileURLToPath(new URL('./rss-hook.js', import.meta.url));
+const BARE_HOOK = fileURLToPath(new URL('./gatherers-hook.js', import.meta.url));
 
-export async function runBatch(count: number, brokenShare: number, rttMs: number, concurrency: number, timeoutS: number, nodeArgs: string[] = []): Promise<BatchResult> {
+export interface BatchOptions {
+  /** without the extra gatherers (client discovery, compatibility, proxy…) */
+  bare?: boolean;
+  /** extra node flags for the child (e.g. --cpu-prof) */
+  nodeArgs?: string[];
+}
+
+export async function runBatch(count: number, brokenShare: number, rttMs: number, concurrency: number, timeoutS: number, bo: BatchOptions = {}): Promise<BatchResult> {
   const lab = await startBatchLab(count, brokenShare, rttMs);
   const dir = mkdtempSync(join(tmpdir(), 'fedcheck-bench-usage-'));
   const usageFile = join(dir, 'usage.jsonl');
   try {
-    const args = [...nodeArgs, '--import', HOOK, BIN, 'check', '--from-file', lab.namesFile, '--concurrency', String(concurrency), '--timeout', String(timeoutS), '--json', ...lab.cliArgs];
+    const args = [...(bo.nodeArgs ?? []), '--import', HOOK, ...(bo.bare ? ['--import', BARE_HOOK] : []), BIN, 'check', '--from-file', lab.namesFile, '--concurrency', String(concurrency), '--timeout', String(timeoutS), '--json', ...lab.cliArgs];
     const t0 = performance.now();
     const cpu0 = process.cpuUsage();
     const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FEDCHECK_LOOPBACK_ONLY: '1', FEDCHECK_BENCH_USAGE: usageFile, NO_COLOR: '1' } });
+      const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FEDCHECK_LOOPBACK_ONLY: '1', FEDCHECK_BENCH_USAGE: usageFile, NO_COLOR: '1', ...(bo.bare ? { FEDCHECK_BENCH_BARE: '1' } : {}) } });
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       child.stdout.on('data', (d: Buffer) => out.push(d));

@@ -40,7 +40,8 @@ const check: Check = {
       return [{ id: ID, status: 'warn', summary: `${f.url} is invalid: ${v.problems.slice(0, 3).join('; ')}${v.problems.length > 3 ? ` (+${v.problems.length - 3} more)` : ''}`, details, hint: `Serve a JSON object such as ${EXAMPLE}.` }];
     }
     const parts: string[] = [];
-    if (v.contacts) parts.push(`${v.contacts} contact${v.contacts === 1 ? '' : 's'} (${v.roles.join(', ')})`);
+    // (a hostile file can name a thousand roles: list the first few)
+    if (v.contacts) parts.push(`${v.contacts} contact${v.contacts === 1 ? '' : 's'} (${v.roles.slice(0, 5).join(', ')}${v.roles.length > 5 ? ` and ${v.roles.length - 5} more roles` : ''})`);
     if (v.supportPage) parts.push(`support page ${v.supportPage}`);
     return [{ id: ID, status: 'pass', summary: `valid: ${parts.join(', ')}`, details }];
   },

@@ -162,6 +162,8 @@ export function verifyJsonSignature(
   serverName: string,
   keyId: string,
   publicKeyB64: string,
+  /** signedBytes(obj), when the caller checks several keys of one object (encode it once) */
+  bytes?: Buffer,
 ): VerifyResult {
   try {
     if (!isRecord(obj)) return { ok: false, reason: 'not a JSON object' };
@@ -187,7 +189,7 @@ export function verifyJsonSignature(
     }
     let data: Buffer;
     try {
-      data = signedBytes(obj);
+      data = bytes ?? signedBytes(obj);
     } catch (err) {
       return { ok: false, reason: `cannot encode as canonical JSON: ${(err as Error).message}` };
     }

@@ -305,7 +305,7 @@ export const rawBehaviours: Behaviour[] = [
     area: 'http',
     title: 'a support well-known with 1,000 contacts in 1,000 different roles',
     deploy: () => {
-      const contacts = Array.from({ length: 1000 }, (_, i) => ({ role: `org.example.role${i}`, email_address: `a${i}@example.org` }));
+      const contacts = Array.from({ length: 1000 }, (_, i) => ({ role: `org.x.r${i}`, email_address: `${i}@x.y` }));
       return webRaw('support-thousand-roles', (x) => {
         if (x.req.target === '/.well-known/matrix/support') x.c.write(response(200, JSON.stringify({ contacts }), { 'content-type': 'application/json' }));
         else x.c.write(response(404, 'not found', { 'content-type': 'text/plain' }));
