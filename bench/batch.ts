@@ -77,7 +77,7 @@ export async function runBatch(count: number, brokenShare: number, rttMs: number
       const kind: Breakage | undefined = lab.broken.get(s.serverName);
       if (s.ok) okServers++;
       if (s.ok === (kind !== undefined)) {
-        const why = s.checks.filter((c) => c.status === 'fail' || c.id === 'well-known').map((c) => `${c.id}: ${c.summary}`).slice(0, 3).join('; ');
+        const why = s.checks.filter((c) => c.status === 'fail' || (c.id === 'well-known' && c.status !== 'pass')).map((c) => `${c.id}: ${c.summary}`).slice(0, 3).join('; ');
         misjudged.push(`${s.serverName} (${kind ?? 'healthy'}) judged ${s.ok ? 'OK' : `not OK — ${why}`}`);
       }
       if (!kind) slowestHealthyMs = Math.max(slowestHealthyMs, s.durationMs ?? 0);

@@ -15,7 +15,8 @@
  *
  * Node's X509Certificate parses RSA and ECDSA certificates (NODE-NOTES); forge is not used here.
  */
-import { X509Certificate } from 'node:crypto';
+import type { X509Certificate } from 'node:crypto';
+import { x509FromBase64 } from '../net/x509.js';
 import * as net from 'node:net';
 
 export const DAY_MS = 86_400_000;
@@ -104,7 +105,23 @@ function isSelfSigned(x: X509Certificate): boolean {
   }
 }
 
+/**
+ * CertInfo per parsed certificate: `x509FromBase64` shares one X509Certificate per DER, so a
+ * batch's thousands of chains parse, and verify self-signatures, once per certificate. Shared:
+ * treat a CertInfo as read-only.
+ */
+const infos = new WeakMap<X509Certificate, CertInfo>();
+
 export function certInfo(x509: X509Certificate): CertInfo {
+  let info = infos.get(x509);
+  if (info === undefined) {
+    info = buildCertInfo(x509);
+    infos.set(x509, info);
+  }
+  return info;
+}
+
+function buildCertInfo(x509: X509Certificate): CertInfo {
   const san = parseSubjectAltName(x509.subjectAltName);
   const issuerCn = dnAttr(x509.issuer, 'CN');
   return {
@@ -127,7 +144,7 @@ export function parseChain(chain: string[]): { certs: CertInfo[]; error: string 
   const certs: CertInfo[] = [];
   for (let i = 0; i < chain.length; i++) {
     try {
-      certs.push(certInfo(new X509Certificate(Buffer.from(chain[i]!, 'base64'))));
+      certs.push(certInfo(x509FromBase64(chain[i]!)));
     } catch (e) {
       return { certs, error: `certificate #${i + 1} of the chain cannot be parsed (${(e as Error).message})` };
     }

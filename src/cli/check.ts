@@ -124,7 +124,8 @@ export async function runWithTerminal(
   };
   if (progress) process.once('SIGINT', onSigint);
   try {
-    return await runServers(names, run, concurrency, progress ? { onStart: (n) => progress.start(n), onDone: (n) => progress.finish(n) } : {});
+    // Each name's evidence is dropped once judged unless --save-evidence will write it.
+    return await runServers(names, run, concurrency, progress ? { onStart: (n) => progress.start(n), onDone: (n) => progress.finish(n) } : {}, { keepEvidence: opts.saveEvidence !== undefined });
   } finally {
     progress?.stop();
     process.off('SIGINT', onSigint);

@@ -208,11 +208,12 @@ export class Connection {
   /** the smallest timeout among the requests waiting for this connection */
   private connectBudget = Infinity;
 
-  constructor(private readonly ctx: NetContext, readonly endpoint: Endpoint) {
+  /** `opts.pipelining`: requests in flight at once (default 4; the proxy prober sends its probe set at once). */
+  constructor(private readonly ctx: NetContext, readonly endpoint: Endpoint, opts: { pipelining?: number } = {}) {
     const origin = `${endpoint.scheme}://${hostForUrl(endpoint.address)}:${endpoint.port}`;
     const step = () => Math.max(1, Math.min(ctx.stepTimeoutMs, remaining(ctx)));
     this.client = new Client(origin, {
-      pipelining: 4,
+      pipelining: opts.pipelining ?? 4,
       headersTimeout: step(),
       bodyTimeout: step(),
       keepAliveTimeout: 10_000,
@@ -485,13 +486,13 @@ export async function routeFor(ctx: NetContext, host: string, port: number): Pro
 /**
  * One HTTPS GET of an absolute URL the way an ordinary HTTPS client does it (used for
  * /.well-known/*): normal SNI and Host, addresses tried in order until one connects.
- * No redirects are followed here (callers decide).
+ * No redirects are followed here (callers decide); for several requests to one origin on one
+ * connection, use probes/follow.ts' ConnectionPool.
  */
 export async function fetchUrl(
   ctx: NetContext,
   url: URL,
   spec: Omit<RequestSpec, 'hostHeader' | 'path'> & { headers?: Record<string, string> } = {},
-  pool?: Map<string, Connection>,
 ): Promise<HttpExchange> {
   const scheme = url.protocol === 'http:' ? 'http' : 'https';
   const host = url.hostname.replace(/^\[|\]$/g, '');
@@ -499,15 +500,6 @@ export async function fetchUrl(
   const path = url.pathname + url.search;
   const hostHeader = url.host;
   const t0 = Date.now();
-  // `pool`: connections kept open per origin between calls (a chain of redirects on one host
-  // costs one handshake, as with any HTTP client's connection pool); the caller closes them.
-  const key = `${scheme}://${hostHeader.toLowerCase()}:${port}`;
-  const pooled = pool?.get(key);
-  if (pooled) {
-    const ex = await pooled.request({ ...spec, path, hostHeader, url: url.href });
-    ex.ms = Date.now() - t0;
-    return ex;
-  }
   const { endpoints, error } = await routeFor(ctx, host, port);
   if (endpoints.length === 0) {
     return { url: url.href, method: spec.method ?? 'GET', path, hostHeader, connectAddress: '', connectPort: port, tls: null, response: null, error, ms: Date.now() - t0 };
@@ -516,8 +508,7 @@ export async function fetchUrl(
   for (const ep of endpoints) {
     const conn = new Connection(ctx, { scheme, address: ep.address, port: ep.port, servername: scheme === 'https' && !net.isIP(host) ? host : null });
     const ex = await conn.request({ ...spec, path, hostHeader, url: url.href });
-    if (pool && ex.response) pool.set(key, conn);
-    else await conn.close();
+    await conn.close();
     last = ex;
     // Only connection-level failures move on to the next address, as an HTTPS client does.
     if (!(ex.error && ex.error.phase === 'connect')) break;

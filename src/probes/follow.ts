@@ -10,7 +10,7 @@
 import * as net from 'node:net';
 import type { HttpExchange, NetError } from '../core/types.js';
 import { Connection, fetchUrl, header, routeFor, type NetContext, type RequestSpec } from '../net/http.js';
-import { tlsProblemFor, type WellKnownFetch, type WellKnownHop } from './well-known.js';
+import { x509FromBase64 } from '../net/x509.js';
 
 interface OriginState {
   scheme: 'https' | 'http';
@@ -81,9 +81,43 @@ export class ConnectionPool {
   }
 }
 
-/** The result of a (possibly redirected) fetch: the same shape as a server well-known fetch. */
-export type FollowedFetch = WellKnownFetch;
-export type FollowedHop = WellKnownHop;
+export interface FollowedHop {
+  exchange: HttpExchange;
+  /** why a homeserver would reject this hop's TLS (untrusted chain, wrong name), null if fine */
+  tlsProblem: string | null;
+}
+
+/** The result of a (possibly redirected) fetch; the server well-known fetch has the same shape. */
+export interface FollowedFetch {
+  /** the URL asked first */
+  url: string;
+  hops: FollowedHop[];
+  /**
+   * response: the last hop answered (status and body are in the last hop);
+   * error: transport/TLS failure on the last hop; redirect-*: redirect handling stopped.
+   */
+  outcome: 'response' | 'error' | 'redirect-loop' | 'redirect-limit' | 'redirect-insecure' | 'redirect-invalid';
+  /** human reason for non-response outcomes */
+  reason: string | null;
+}
+
+/** Would an ordinary HTTPS client accept this hop's certificate for `host`? */
+export function tlsProblemFor(ex: HttpExchange, host: string): string | null {
+  if (!ex.tls) return null;
+  if (!ex.tls.chainAuthorized) return `certificate chain not trusted (${ex.tls.chainError})`;
+  const leaf = ex.tls.chain[0];
+  if (!leaf) return 'the server sent no certificate';
+  try {
+    const cert = x509FromBase64(leaf);
+    const ok = net.isIP(host) ? cert.checkIP(host) !== undefined : cert.checkHost(host) !== undefined;
+    if (!ok) return `certificate is not valid for ${host} (it covers ${cert.subjectAltName ?? cert.subject})`;
+  } catch (e) {
+    return `certificate cannot be parsed (${(e as Error).message})`;
+  }
+  return null;
+}
+
+
 
 export interface FollowOptions {
   /** redirects followed before giving up (browsers: 20) */
@@ -96,6 +130,8 @@ export interface FollowOptions {
   budgetMs?: number;
   /** share connections with other fetches (default: a fresh connection per request) */
   pool?: ConnectionPool;
+  /** what the budget was given to, for the timeout message (default "this fetch") */
+  label?: string;
 }
 
 const REDIRECT_CODES = new Set([301, 302, 303, 307, 308]);
@@ -115,7 +151,7 @@ export function redirectCount(f: FollowedFetch | null | undefined): number {
  * A plain http:// start is allowed (a base_url may be http); a redirect from https to http is not.
  */
 export async function fetchFollowing(ctx: NetContext, first: string, opts: FollowOptions): Promise<FollowedFetch> {
-  const hops: WellKnownHop[] = [];
+  const hops: FollowedHop[] = [];
   const seen = new Set<string>();
   let url: URL;
   try {
@@ -128,7 +164,10 @@ export async function fetchFollowing(ctx: NetContext, first: string, opts: Follo
   for (;;) {
     seen.add(url.href);
     const left = until - Date.now();
-    if (left <= 0) return { url: first, hops, outcome: 'error', reason: `no answer within the ${Math.round(opts.budgetMs! / 100) / 10} s given to this fetch` };
+    if (left <= 0) {
+      const after = hops.length ? ` (after ${hops.length} redirect${hops.length > 1 ? 's' : ''})` : '';
+      return { url: first, hops, outcome: 'error', reason: `no answer within the ${Math.round(opts.budgetMs! / 100) / 10} s given to ${opts.label ?? 'this fetch'}${after}` };
+    }
     const spec = {
       ...(Number.isFinite(left) ? { timeoutMs: Math.max(1, Math.min(ctx.stepTimeoutMs, left)) } : {}),
       ...(opts.method ? { method: opts.method } : {}),
@@ -159,6 +198,7 @@ export async function fetchFollowing(ctx: NetContext, first: string, opts: Follo
     if (next.username || next.password) {
       return { url: first, hops, outcome: 'redirect-invalid', reason: 'redirect Location carries credentials' };
     }
+    if (next.port === '0') return { url: first, hops, outcome: 'redirect-invalid', reason: 'redirected to port 0, where no server can listen' };
     if (seen.has(next.href)) return { url: first, hops, outcome: 'redirect-loop', reason: `redirect loop: ${next.href} was already visited` };
     if (hops.length > opts.maxRedirects) {
       return { url: first, hops, outcome: 'redirect-limit', reason: `more than ${opts.maxRedirects} redirects` };

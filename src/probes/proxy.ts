@@ -484,88 +484,88 @@ export async function probeProxy(ctx: NetContext, input: ProxyProbeInput): Promi
     // 5 uses sockets of its own). In sequence they put seconds of round trips after everything
     // else a check does (docs/performance.md).
     const targetsAndHeaders = async (): Promise<void> => {
-    // 2. Target probes / live routing probes
-    if (ev.mode === 'exact') {
-      const probes = buildProbeSet(role, nonce);
-      const viaClient = probes.filter((p) => !p.raw);
-      const viaRaw = probes.filter((p) => p.raw);
-      const one = async (p: TargetProbe): Promise<TargetProbeResult> => {
-        const headers = probeHeaders();
-        let ex = await conn.request({ path: p.target, hostHeader, headers });
-        if (ex.error && ex.error.phase !== 'timeout' && remaining(ctx) > 0) ex = await conn.request({ path: p.target, hostHeader, headers }); // the proxy may close after an error
-        noteServer(ex.response ? firstHeader(ex.response.headers, 'server') : null);
-        const echo = ex.response ? parseEcho(ex.response.body) : null;
-        return {
-          probe: p,
-          echo: echo ? echoSummary(echo) : null,
-          response: ex.response && !echo ? summariseResponse(ex.response.status, ex.response.headers, ex.response.body) : null,
-          error: ex.error,
-          ms: ex.ms,
+      // 2. Target probes / live routing probes
+      if (ev.mode === 'exact') {
+        const probes = buildProbeSet(role, nonce);
+        const viaClient = probes.filter((p) => !p.raw);
+        const viaRaw = probes.filter((p) => p.raw);
+        const one = async (p: TargetProbe): Promise<TargetProbeResult> => {
+          const headers = probeHeaders();
+          let ex = await conn.request({ path: p.target, hostHeader, headers });
+          if (ex.error && ex.error.phase !== 'timeout' && remaining(ctx) > 0) ex = await conn.request({ path: p.target, hostHeader, headers }); // the proxy may close after an error
+          noteServer(ex.response ? firstHeader(ex.response.headers, 'server') : null);
+          const echo = ex.response ? parseEcho(ex.response.body) : null;
+          return {
+            probe: p,
+            echo: echo ? echoSummary(echo) : null,
+            response: ex.response && !echo ? summariseResponse(ex.response.status, ex.response.headers, ex.response.body) : null,
+            error: ex.error,
+            ms: ex.ms,
+          };
         };
-      };
-      const [clientResults, rawResults] = await Promise.all([mapLimit(viaClient, 4, one), mapLimit(viaRaw, 3, async (p): Promise<TargetProbeResult> => {
-        const head = requestHead('GET', p.target, hostHeader, { 'User-Agent': ua, Accept: 'application/json', ...probeHeaders(), Connection: 'close' });
-        const r = await rawRequest(ctx, endpoint, head, { waitMs: ctx.stepTimeoutMs });
-        ev.clientAddress ??= r.localAddress;
-        noteServer(firstHeader(r.headers, 'server'));
-        const echo = r.status !== null ? parseEcho(r.body) : null;
-        return {
-          probe: p,
-          echo: echo ? echoSummary(echo) : null,
-          response: r.status !== null && !echo ? summariseResponse(r.status, r.headers, r.body) : null,
-          error: r.error ?? (r.silent ? { phase: 'timeout', code: 'ETIMEDOUT', message: 'no response' } : null),
-          ms: r.ms,
-        };
-      })]);
-      ev.targets = [...clientResults, ...rawResults];
+        const [clientResults, rawResults] = await Promise.all([mapLimit(viaClient, 4, one), mapLimit(viaRaw, 3, async (p): Promise<TargetProbeResult> => {
+          const head = requestHead('GET', p.target, hostHeader, { 'User-Agent': ua, Accept: 'application/json', ...probeHeaders(), Connection: 'close' });
+          const r = await rawRequest(ctx, endpoint, head, { waitMs: ctx.stepTimeoutMs });
+          ev.clientAddress ??= r.localAddress;
+          noteServer(firstHeader(r.headers, 'server'));
+          const echo = r.status !== null ? parseEcho(r.body) : null;
+          return {
+            probe: p,
+            echo: echo ? echoSummary(echo) : null,
+            response: r.status !== null && !echo ? summariseResponse(r.status, r.headers, r.body) : null,
+            error: r.error ?? (r.silent ? { phase: 'timeout', code: 'ETIMEDOUT', message: 'no response' } : null),
+            ms: r.ms,
+          };
+        })]);
+        ev.targets = [...clientResults, ...rawResults];
 
-      // 3. Forwarded headers
-      const hp = async (extra: Record<string, string>): Promise<HeaderProbeResult> => {
-        const ex = await conn.request({ path: detectPath, hostHeader, headers: probeHeaders(extra) });
-        const echo = ex.response ? parseEcho(ex.response.body) : null;
-        return {
-          target: detectPath,
-          sentHeaders: extra,
-          hostHeader,
-          echo,
-          response: ex.response && !echo ? summariseResponse(ex.response.status, ex.response.headers, ex.response.body) : null,
-          error: ex.error,
+        // 3. Forwarded headers
+        const hp = async (extra: Record<string, string>): Promise<HeaderProbeResult> => {
+          const ex = await conn.request({ path: detectPath, hostHeader, headers: probeHeaders(extra) });
+          const echo = ex.response ? parseEcho(ex.response.body) : null;
+          return {
+            target: detectPath,
+            sentHeaders: extra,
+            hostHeader,
+            echo,
+            response: ex.response && !echo ? summariseResponse(ex.response.status, ex.response.headers, ex.response.body) : null,
+            error: ex.error,
+          };
         };
-      };
-      const [plain, spoofed] = await Promise.all([hp({}), hp({ 'X-Forwarded-For': SPOOFED_XFF })]);
-      ev.forwarded = { plain, spoofed, spoofedAddress: SPOOFED_XFF };
-    } else {
-      ev.live = await liveRouting(conn, hostHeader, role, nonce);
-      for (const l of ev.live) {
-        noteServer(l.control.response?.server);
-        noteServer(l.test.response?.server);
+        const [plain, spoofed] = await Promise.all([hp({}), hp({ 'X-Forwarded-For': SPOOFED_XFF })]);
+        ev.forwarded = { plain, spoofed, spoofedAddress: SPOOFED_XFF };
+      } else {
+        ev.live = await liveRouting(conn, hostHeader, role, nonce);
+        for (const l of ev.live) {
+          noteServer(l.control.response?.server);
+          noteServer(l.test.response?.server);
+        }
       }
-    }
     };
 
     // 4. Admin paths (both modes; exact mode: with the probe header, so forwarding shows as an echo)
     const admin = async (): Promise<void> => {
-    ev.admin = await mapLimit(ADMIN_PROBES, 4, async (a) => {
-      const ex = await conn.request({ path: a.target, hostHeader, headers: ev.mode === 'exact' ? probeHeaders() : {} });
-      const echo = ex.response ? parseEcho(ex.response.body) : null;
-      noteServer(ex.response ? firstHeader(ex.response.headers, 'server') : null);
-      return {
-        ...a,
-        forwarded: echo !== null,
-        response: ex.response && !echo ? summariseResponse(ex.response.status, ex.response.headers, ex.response.body) : null,
-        error: ex.error,
-      };
-    });
+      ev.admin = await mapLimit(ADMIN_PROBES, 4, async (a) => {
+        const ex = await conn.request({ path: a.target, hostHeader, headers: ev.mode === 'exact' ? probeHeaders() : {} });
+        const echo = ex.response ? parseEcho(ex.response.body) : null;
+        noteServer(ex.response ? firstHeader(ex.response.headers, 'server') : null);
+        return {
+          ...a,
+          forwarded: echo !== null,
+          response: ex.response && !echo ? summariseResponse(ex.response.status, ex.response.headers, ex.response.body) : null,
+          error: ex.error,
+        };
+      });
     };
 
     // 5. Upload limit
     const upload = async (): Promise<void> => {
-    if (input.upload !== false && remaining(ctx) > 0) {
-      ev.upload = await probeUpload(ctx, endpoint, hostHeader, role, nonce, input.uploadWaitMs ?? 2000, ua, (r) => {
-        ev.clientAddress ??= r.localAddress;
-        noteServer(firstHeader(r.headers, 'server'));
-      }, ev.mode === 'exact' ? probeHeaders : () => ({}));
-    }
+      if (input.upload !== false && remaining(ctx) > 0) {
+        ev.upload = await probeUpload(ctx, endpoint, hostHeader, role, nonce, input.uploadWaitMs ?? 2000, ua, (r) => {
+          ev.clientAddress ??= r.localAddress;
+          noteServer(firstHeader(r.headers, 'server'));
+        }, ev.mode === 'exact' ? probeHeaders : () => ({}));
+      }
     };
     await Promise.all([targetsAndHeaders(), admin(), upload()]);
   } finally {

@@ -284,6 +284,7 @@ describe('fuzz: checks and renderers on hostile evidence', () => {
     }
   }
 
+  let runs = 0;
   test('no check throws, none reports an internal error, no output carries a control character', () => {
     fc.assert(
       fc.property(mutation, fc.boolean(), (m, recomputeVerdict) => {
@@ -316,8 +317,9 @@ describe('fuzz: checks and renderers on hostile evidence', () => {
         const internal = report.checks.find((c) => /internal error/.test(c.summary));
         assert.ok(!internal, internal?.summary);
         const full = buildReport([report]);
+        // (the text renderer costs ~0.3 s a report — cli-table3 — so only every tenth run)
         const outputs = {
-          text: renderText(full, { colour: false, width: 100 }),
+          text: ++runs % 10 === 0 ? renderText(full, { colour: false, width: 100 }) : '',
           json: renderJson(full),
           markdown: renderMarkdown(full),
           junit: renderJunit(full),
@@ -329,7 +331,7 @@ describe('fuzz: checks and renderers on hostile evidence', () => {
         }
         JSON.parse(outputs.json);
       }),
-      { numRuns: 150 },
+      { numRuns: 60 },
     );
   });
 
@@ -345,19 +347,22 @@ describe('fuzz: checks and renderers on hostile evidence', () => {
         const paths = leafPaths(ev).filter((p) => p.length > 0);
         for (const [i, value] of edits) {
           const path = paths[i % paths.length]!;
-          let o = ev as Record<string, unknown>;
-          for (const k of path.slice(0, -1)) o = o[k] as Record<string, unknown>;
+          let o = ev as Record<string, unknown> | undefined;
+          for (const k of path.slice(0, -1)) {
+            if (!o || typeof o !== 'object') break; // an earlier edit replaced this subtree
+            o = o[k] as Record<string, unknown> | undefined;
+          }
           if (o && typeof o === 'object') o[path[path.length - 1]!] = value;
         }
         const report = judgeServer(ev as unknown as ServerEvidence);
         const full = buildReport([report]);
-        renderText(full, { colour: false });
+        if (++runs % 10 === 0) renderText(full, { colour: false });
         JSON.parse(renderJson(full));
         renderMarkdown(full);
         renderJunit(full);
         renderGithubAnnotations(full);
       }),
-      { numRuns: 150 },
+      { numRuns: 80 },
     );
   });
 });
