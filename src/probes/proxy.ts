@@ -12,15 +12,15 @@
  * 3. Live mode: pairs of requests that differ only by an encoded '/' (or a dot segment) in an ID,
  *    on routes a homeserver answers with an auth error; a change in the answer's class shows what
  *    the proxy did to the path. Whatever cannot be seen from outside is left to the check to say.
- * 4. Both modes: the upload limit (declared Content-Length + `Expect: 100-continue`, no body sent,
- *    binary search) and the admin paths.
+ * 4. Both modes: the upload limit (declared Content-Length + `Expect: 100-continue`, no body sent;
+ *    the candidate sizes of each search round declared at once) and the admin paths.
  */
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { randomBytes } from 'node:crypto';
-import type { NetError } from '../core/types.js';
+import type { HttpExchange, NetError } from '../core/types.js';
 import { buildProbeSet, type EndpointRole, type TargetProbe } from '../core/proxy-probes.js';
-import { classifyError, Connection, fetchUrl, hostForUrl, routeFor, secureContextFor, type Endpoint, type NetContext } from '../net/http.js';
+import { classifyError, Connection, fetchUrl, hostForUrl, routeFor, secureContextFor, type Endpoint, type NetContext, type RequestSpec } from '../net/http.js';
 import { clientBaseUrlOf } from './client.js';
 import { BACKEND_SERVER_NAME, ECHO_MARKER, PROBE_HEADER, type EchoRecord } from '../core/echo-protocol.js';
 import type { GatherContext, Gatherer } from './gatherers.js';
@@ -455,19 +455,115 @@ export async function probeProxy(ctx: NetContext, input: ProxyProbeInput): Promi
   const noteServer = (s: string | null | undefined) => {
     if (s) servers.set(s, (servers.get(s) ?? 0) + 1);
   };
-  const conn = new Connection(ctx, endpoint);
   const ua = ctx.userAgent;
   let seq = 0;
   const probeHeaders = (extra: Record<string, string> = {}) => ({ [PROBE_HEADER]: `${nonce}.${++seq}`, ...extra });
+  const detectPath = role === 'client' ? '/_matrix/client/versions' : '/_matrix/federation/v1/version';
+
+  // Everything is sent at once, before the mode is known (docs/performance.md: each sequential
+  // stage here used to put round trips after everything else a check does):
+  // - the requests that go through an HTTP client — the two header probes (the plain one also
+  //   tells the modes apart: an echo from the stand-in backend means exact mode), the admin paths,
+  //   the live-mode pairs and the exact-mode target probes — pipelined over LANES connections, so
+  //   that a probe after which the proxy closes its connection takes down only the requests
+  //   behind it on that lane; those are sent again once on a fresh connection (a closed
+  //   connection is not something the proxy did to the request);
+  // - the edge probes on raw sockets, one each;
+  // - the upload probe on raw sockets of its own.
+  // What the mode turns out not to need is dropped: the evidence is what the staged probe built.
+  const LANES = 4;
+  const conns: Connection[] = [];
+  const open = (): Connection => {
+    const c = new Connection(ctx, endpoint, { pipelining: 64 });
+    conns.push(c);
+    return c;
+  };
+  const lanes = Array.from({ length: LANES }, open);
+  const retryLanes = new Map<number, Connection>();
+  const jobs: Array<{ spec: RequestSpec; lane: number }> = [];
+  const submit = (spec: RequestSpec): number => {
+    jobs.push({ spec, lane: jobs.length % LANES });
+    return jobs.length - 1;
+  };
+  const runJobs = (): Array<Promise<HttpExchange>> => {
+    const first = jobs.map((j) => lanes[j.lane]!.request(j.spec));
+    const out: Array<Promise<HttpExchange>> = new Array(jobs.length);
+    for (let l = 0; l < LANES; l++) {
+      // In lane order: the first request that timed out on a lane is the one the proxy held;
+      // the requests pipelined behind it timed out because of it, and are sent again.
+      let timedOut = false;
+      let chain: Promise<unknown> = Promise.resolve();
+      for (let k = l; k < jobs.length; k += LANES) {
+        const j = jobs[k]!;
+        const mine = chain.then(async () => {
+          const ex = await first[k]!;
+          if (!ex.error || remaining(ctx) <= 0 || ex.error.phase === 'policy') return { ex, retry: false };
+          if (ex.error.phase === 'timeout' && !timedOut) {
+            timedOut = true;
+            return { ex, retry: false };
+          }
+          return { ex, retry: true };
+        });
+        chain = mine;
+        out[k] = mine.then(({ ex, retry }) => {
+          if (!retry) return ex;
+          let c = retryLanes.get(l);
+          if (!c) retryLanes.set(l, (c = open()));
+          return c.request(j.spec);
+        });
+      }
+    }
+    return out;
+  };
 
   try {
-    // 1. Who answers?
-    const detectPath = role === 'client' ? '/_matrix/client/versions' : '/_matrix/federation/v1/version';
-    const det = await conn.request({ path: detectPath, hostHeader, headers: probeHeaders() });
+    const hpSpecs = ([{}, { 'X-Forwarded-For': SPOOFED_XFF }] as Array<Record<string, string>>).map((extra: Record<string, string>) => ({ extra, job: submit({ path: detectPath, hostHeader, headers: probeHeaders(extra) }) }));
+    const adminJobs = ADMIN_PROBES.map((a) => ({ a, job: submit({ path: a.target, hostHeader, headers: probeHeaders() }) }));
+    const pairs = liveRoutingPairs(role, nonce).map((p) => ({
+      p,
+      control: submit({ path: p.control, hostHeader, maxBodyBytes: 8192 }),
+      test: submit({ path: p.test, hostHeader, maxBodyBytes: 8192 }),
+    }));
+    const probes = buildProbeSet(role, nonce);
+    const viaClient = probes.filter((p) => !p.raw).map((p) => ({ p, job: submit({ path: p.target, hostHeader, headers: probeHeaders() }) }));
+    const viaRaw = probes.filter((p) => p.raw);
+    const answers = runJobs();
+
+    const rawServers: Array<string | null> = [];
+    const rawAddresses: Array<string | null> = [];
+    const rawResults = Promise.all(
+      viaRaw.map(async (p): Promise<TargetProbeResult> => {
+        const head = requestHead('GET', p.target, hostHeader, { 'User-Agent': ua, Accept: 'application/json', ...probeHeaders(), Connection: 'close' });
+        const r = await rawRequest(ctx, endpoint, head, { waitMs: ctx.stepTimeoutMs });
+        rawAddresses.push(r.localAddress);
+        rawServers.push(firstHeader(r.headers, 'server'));
+        const echo = r.status !== null ? parseEcho(r.body) : null;
+        return {
+          probe: p,
+          echo: echo ? echoSummary(echo) : null,
+          response: r.status !== null && !echo ? summariseResponse(r.status, r.headers, r.body) : null,
+          error: r.error ?? (r.silent ? { phase: 'timeout', code: 'ETIMEDOUT', message: 'no response' } : null),
+          ms: r.ms,
+        };
+      }),
+    );
+    const uploadServers: Array<string | null> = [];
+    const uploadAddresses: Array<string | null> = [];
+    const upload =
+      input.upload !== false && remaining(ctx) > 0
+        ? probeUpload(ctx, endpoint, hostHeader, role, nonce, input.uploadWaitMs ?? 2000, ua, (r) => {
+            uploadAddresses.push(r.localAddress);
+            uploadServers.push(firstHeader(r.headers, 'server'));
+          }, probeHeaders)
+        : Promise.resolve(null);
+
+    // 1. Who answers? The plain header probe is the request the mode is told by.
+    const det = await answers[hpSpecs[0]!.job]!;
     if (det.error || !det.response) {
-      ev.connectError = conn.connectError ?? det.error;
+      ev.connectError = lanes[0]!.connectError ?? det.error;
       ev.mode = 'unreachable';
       ev.modeReason = `no answer on ${detectPath}: ${det.error?.message ?? 'no response'}`;
+      await Promise.all([...answers, rawResults, upload]);
       return ev;
     }
     noteServer(firstHeader(det.response.headers, 'server'));
@@ -480,96 +576,65 @@ export async function probeProxy(ctx: NetContext, input: ProxyProbeInput): Promi
       ev.modeReason = `no echo from ${detectPath} (HTTP ${det.response.status}): a homeserver (or something else) answers, not the stand-in backend`;
     }
 
-    // 2–5 are independent of each other: they run at once (2–4 share the pipelined connection,
-    // 5 uses sockets of its own). In sequence they put seconds of round trips after everything
-    // else a check does (docs/performance.md).
-    const targetsAndHeaders = async (): Promise<void> => {
-      // 2. Target probes / live routing probes
-      if (ev.mode === 'exact') {
-        const probes = buildProbeSet(role, nonce);
-        const viaClient = probes.filter((p) => !p.raw);
-        const viaRaw = probes.filter((p) => p.raw);
-        const one = async (p: TargetProbe): Promise<TargetProbeResult> => {
-          const headers = probeHeaders();
-          let ex = await conn.request({ path: p.target, hostHeader, headers });
-          if (ex.error && ex.error.phase !== 'timeout' && remaining(ctx) > 0) ex = await conn.request({ path: p.target, hostHeader, headers }); // the proxy may close after an error
+    const summarise = (ex: HttpExchange, echo: EchoRecord | null) => (ex.response && !echo ? summariseResponse(ex.response.status, ex.response.headers, ex.response.body) : null);
+    if (ev.mode === 'exact') {
+      // 2. Target probes
+      const clientResults = await Promise.all(
+        viaClient.map(async ({ p, job }): Promise<TargetProbeResult> => {
+          const ex = await answers[job]!;
           noteServer(ex.response ? firstHeader(ex.response.headers, 'server') : null);
           const echo = ex.response ? parseEcho(ex.response.body) : null;
-          return {
-            probe: p,
-            echo: echo ? echoSummary(echo) : null,
-            response: ex.response && !echo ? summariseResponse(ex.response.status, ex.response.headers, ex.response.body) : null,
-            error: ex.error,
-            ms: ex.ms,
-          };
-        };
-        const [clientResults, rawResults] = await Promise.all([mapLimit(viaClient, 4, one), mapLimit(viaRaw, 3, async (p): Promise<TargetProbeResult> => {
-          const head = requestHead('GET', p.target, hostHeader, { 'User-Agent': ua, Accept: 'application/json', ...probeHeaders(), Connection: 'close' });
-          const r = await rawRequest(ctx, endpoint, head, { waitMs: ctx.stepTimeoutMs });
-          ev.clientAddress ??= r.localAddress;
-          noteServer(firstHeader(r.headers, 'server'));
-          const echo = r.status !== null ? parseEcho(r.body) : null;
-          return {
-            probe: p,
-            echo: echo ? echoSummary(echo) : null,
-            response: r.status !== null && !echo ? summariseResponse(r.status, r.headers, r.body) : null,
-            error: r.error ?? (r.silent ? { phase: 'timeout', code: 'ETIMEDOUT', message: 'no response' } : null),
-            ms: r.ms,
-          };
-        })]);
-        ev.targets = [...clientResults, ...rawResults];
-
-        // 3. Forwarded headers
-        const hp = async (extra: Record<string, string>): Promise<HeaderProbeResult> => {
-          const ex = await conn.request({ path: detectPath, hostHeader, headers: probeHeaders(extra) });
+          return { probe: p, echo: echo ? echoSummary(echo) : null, response: summarise(ex, echo), error: ex.error, ms: ex.ms };
+        }),
+      );
+      const raws = await rawResults;
+      for (const s of rawServers) noteServer(s);
+      for (const a of rawAddresses) ev.clientAddress ??= a;
+      ev.targets = [...clientResults, ...raws];
+      // 3. Forwarded headers
+      const [plain, spoofed] = await Promise.all(
+        hpSpecs.map(async ({ extra, job }): Promise<HeaderProbeResult> => {
+          const ex = await answers[job]!;
           const echo = ex.response ? parseEcho(ex.response.body) : null;
-          return {
-            target: detectPath,
-            sentHeaders: extra,
-            hostHeader,
-            echo,
-            response: ex.response && !echo ? summariseResponse(ex.response.status, ex.response.headers, ex.response.body) : null,
-            error: ex.error,
-          };
-        };
-        const [plain, spoofed] = await Promise.all([hp({}), hp({ 'X-Forwarded-For': SPOOFED_XFF })]);
-        ev.forwarded = { plain, spoofed, spoofedAddress: SPOOFED_XFF };
-      } else {
-        ev.live = await liveRouting(conn, hostHeader, role, nonce);
-        for (const l of ev.live) {
-          noteServer(l.control.response?.server);
-          noteServer(l.test.response?.server);
-        }
+          return { target: detectPath, sentHeaders: extra, hostHeader, echo, response: summarise(ex, echo), error: ex.error };
+        }),
+      );
+      ev.forwarded = { plain: plain!, spoofed: spoofed!, spoofedAddress: SPOOFED_XFF };
+    } else {
+      // 3'. Live routing
+      const ask = async (target: string, job: number): Promise<LiveExchange> => {
+        const ex = await answers[job]!;
+        return { target, response: ex.response ? summariseResponse(ex.response.status, ex.response.headers, ex.response.body) : null, error: ex.error };
+      };
+      ev.live = await Promise.all(
+        pairs.map(async ({ p, control, test }) => {
+          const [c, t] = await Promise.all([ask(p.control, control), ask(p.test, test)]);
+          return { id: p.id, api: p.api, feature: p.feature, what: p.what, control: c, test: t };
+        }),
+      );
+      for (const l of ev.live) {
+        noteServer(l.control.response?.server);
+        noteServer(l.test.response?.server);
       }
-    };
+    }
 
-    // 4. Admin paths (both modes; exact mode: with the probe header, so forwarding shows as an echo)
-    const admin = async (): Promise<void> => {
-      ev.admin = await mapLimit(ADMIN_PROBES, 4, async (a) => {
-        const ex = await conn.request({ path: a.target, hostHeader, headers: ev.mode === 'exact' ? probeHeaders() : {} });
+    // 4. Admin paths (both modes; with the probe header, so forwarding to the stand-in shows as an echo)
+    ev.admin = await Promise.all(
+      adminJobs.map(async ({ a, job }): Promise<AdminProbeResult> => {
+        const ex = await answers[job]!;
         const echo = ex.response ? parseEcho(ex.response.body) : null;
         noteServer(ex.response ? firstHeader(ex.response.headers, 'server') : null);
-        return {
-          ...a,
-          forwarded: echo !== null,
-          response: ex.response && !echo ? summariseResponse(ex.response.status, ex.response.headers, ex.response.body) : null,
-          error: ex.error,
-        };
-      });
-    };
+        return { ...a, forwarded: echo !== null, response: summarise(ex, echo), error: ex.error };
+      }),
+    );
 
     // 5. Upload limit
-    const upload = async (): Promise<void> => {
-      if (input.upload !== false && remaining(ctx) > 0) {
-        ev.upload = await probeUpload(ctx, endpoint, hostHeader, role, nonce, input.uploadWaitMs ?? 2000, ua, (r) => {
-          ev.clientAddress ??= r.localAddress;
-          noteServer(firstHeader(r.headers, 'server'));
-        }, ev.mode === 'exact' ? probeHeaders : () => ({}));
-      }
-    };
-    await Promise.all([targetsAndHeaders(), admin(), upload()]);
+    ev.upload = await upload;
+    for (const s of uploadServers) noteServer(s);
+    for (const a of uploadAddresses) ev.clientAddress ??= a;
+    if (ev.mode !== 'exact') await rawResults;
   } finally {
-    await conn.close();
+    await Promise.all(conns.map((c) => c.close()));
     ev.serverHeaders = [...servers.entries()].sort((a, b) => b[1] - a[1]).map(([s]) => s);
     ev.ms = Date.now() - t0;
   }
@@ -623,18 +688,6 @@ export function liveRoutingPairs(role: EndpointRole, nonce: string): Array<Omit<
   return out;
 }
 
-async function liveRouting(conn: Connection, hostHeader: string, role: EndpointRole, nonce: string): Promise<LiveRoutingProbe[]> {
-  const pairs = liveRoutingPairs(role, nonce);
-  const ask = async (target: string): Promise<LiveExchange> => {
-    let ex = await conn.request({ path: target, hostHeader, maxBodyBytes: 8192 });
-    if (ex.error && ex.error.phase !== 'timeout') ex = await conn.request({ path: target, hostHeader, maxBodyBytes: 8192 });
-    return { target, response: ex.response ? summariseResponse(ex.response.status, ex.response.headers, ex.response.body) : null, error: ex.error };
-  };
-  return mapLimit(pairs, 2, async (p) => {
-    const [control, test] = await Promise.all([ask(p.control), ask(p.test)]);
-    return { id: p.id, api: p.api, feature: p.feature, what: p.what, control, test };
-  });
-}
 
 // ---------------------------------------------------------------------------------------------
 // Upload limit
@@ -669,7 +722,7 @@ async function probeUpload(
     refusedByHomeserver: false,
     bodyBytesSent: 0,
   };
-  const attempt = async (size: number): Promise<UploadAttempt['outcome']> => {
+  const attempt = async (size: number): Promise<UploadAttempt> => {
     const head = requestHead(method, target, hostHeader, {
       'User-Agent': ua,
       ...extraHeaders(),
@@ -683,53 +736,53 @@ async function probeUpload(
     const outcome: UploadAttempt['outcome'] = r.error ? 'error' : r.silent ? 'no-response' : r.status === 100 ? 'continue' : r.status === 413 ? 'refused' : 'final';
     const a: UploadAttempt = { declared: size, outcome, status: r.status, errcode: resp?.errcode ?? null, server: resp?.server ?? null, ms: r.ms };
     if (r.error) a.error = r.error.message;
-    ev.attempts.push(a);
-    if (outcome === 'refused' && resp?.errcode) ev.refusedByHomeserver = true;
-    if (outcome === 'refused') ev.smallestRefused = ev.smallestRefused === null ? size : Math.min(ev.smallestRefused, size);
-    else if (outcome !== 'error') ev.largestAccepted = Math.max(ev.largestAccepted ?? 0, size);
-    return outcome;
+    return a;
   };
-  const budgetOk = () => remaining(ctx) > waitMs + 200 && ev.attempts.length < 16;
-
-  const first = await attempt(threshold);
-  if (first !== 'refused') return ev;
-  // Refused at the threshold: find the limit. Common limits first (1 MiB is nginx's default), then bisect.
-  const candidates = COMMON_LIMITS.filter((c) => c < threshold);
-  let lo = 0;
-  let hi = candidates.length - 1;
-  let best = -1;
-  while (lo <= hi && budgetOk()) {
-    const mid = (lo + hi) >> 1;
-    const o = await attempt(candidates[mid]!);
-    if (o === 'error') return ev;
-    if (o === 'refused') hi = mid - 1;
-    else {
-      best = mid;
-      lo = mid + 1;
+  /**
+   * One round: the sizes declared at once, one connection each (each attempt is a single request
+   * head, answered on its own), recorded in size order. True when one of them failed.
+   */
+  const round = async (sizes: number[]): Promise<boolean> => {
+    const uniq = [...new Set(sizes)].sort((x, y) => x - y);
+    const got = await Promise.all(uniq.map(attempt));
+    for (const a of got) {
+      ev.attempts.push(a);
+      if (a.outcome === 'refused' && a.errcode) ev.refusedByHomeserver = true;
+      if (a.outcome === 'refused') ev.smallestRefused = ev.smallestRefused === null ? a.declared : Math.min(ev.smallestRefused, a.declared);
+      else if (a.outcome !== 'error') ev.largestAccepted = Math.max(ev.largestAccepted ?? 0, a.declared);
     }
+    return got.some((a) => a.outcome === 'error');
+  };
+  const MAX_ATTEMPTS = 40;
+  const budgetOk = (n: number) => remaining(ctx) > waitMs + 200 && ev.attempts.length + n <= MAX_ATTEMPTS;
+
+  // 1. The threshold alone (usually the only round: the size passes).
+  if ((await round([threshold])) || ev.smallestRefused === null) return ev;
+  // 2. Refused at the threshold: every common limit below it (1 MiB is nginx's default) and
+  //    1 KiB, at once — the declared sizes a sequential search would have tried one by one.
+  const candidates = [...COMMON_LIMITS.filter((c) => c < threshold), 1024];
+  if (!budgetOk(candidates.length) || (await round(candidates))) return ev;
+  let low = ev.largestAccepted ?? 0;
+  if (low === 0) return ev; // even 1 KiB is refused
+  // 3. Exactly that limit (low + 1 refused)? With it, points that narrow the range below the
+  //    smallest refused size, then again until it is within max(64 KiB, 1/32 of the limit).
+  let extra = [low + 1];
+  for (;;) {
+    const high = ev.smallestRefused ?? threshold;
+    const lo = Math.max(low, ...extra);
+    const gap = high - lo;
+    const need = gap > Math.max(64 * 1024, lo / 32);
+    const points: number[] = [...extra];
+    if (need) for (let i = 1; i <= 7; i++) points.push(lo + Math.floor((gap * i) / 8));
+    const todo = points.filter((x) => x > low && x < high);
+    if (todo.length === 0 || !budgetOk(todo.length)) return ev;
+    if (await round(todo)) return ev;
+    if (ev.smallestRefused === low + 1) return ev; // exactly `low`
+    low = ev.largestAccepted ?? low;
+    extra = [];
+    const h = ev.smallestRefused ?? threshold;
+    if (h - low <= Math.max(64 * 1024, low / 32)) return ev;
   }
-  let low = best >= 0 ? candidates[best]! : 0;
-  let high = ev.smallestRefused ?? threshold;
-  if (best < 0 && budgetOk()) {
-    const o = await attempt(1024);
-    if (o === 'refused') return ev;
-    low = 1024;
-  }
-  // exactly a common limit?
-  if (low > 0 && budgetOk()) {
-    const o = await attempt(low + 1);
-    if (o === 'refused') return ev;
-    low = low + 1;
-  }
-  high = ev.smallestRefused ?? high;
-  while (high - low > Math.max(64 * 1024, low / 32) && budgetOk()) {
-    const mid = Math.floor((low + high) / 2);
-    const o = await attempt(mid);
-    if (o === 'error') break;
-    if (o === 'refused') high = mid;
-    else low = mid;
-  }
-  return ev;
 }
 
 // ---------------------------------------------------------------------------------------------

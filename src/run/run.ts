@@ -83,8 +83,8 @@ export class LoadGate {
   static readonly MIN_IN_FLIGHT = 4;
   static readonly SAMPLE_MS = 10;
   static readonly WINDOW_MS = 100;
-  static readonly LOW_MS = 15;
-  static readonly HIGH_MS = 40;
+  static readonly LOW_MS = 30;
+  static readonly HIGH_MS = 80;
 
   limit: number;
   private readonly max: number;
@@ -106,8 +106,8 @@ export class LoadGate {
     this.worst = Math.max(this.worst, now - this.last - LoadGate.SAMPLE_MS);
     this.last = now;
     if (now - this.windowStart < LoadGate.WINDOW_MS) return;
-    if (this.worst > LoadGate.HIGH_MS) this.limit = Math.max(LoadGate.MIN_IN_FLIGHT, Math.floor(this.limit * 0.7));
-    else if (this.worst < LoadGate.LOW_MS) this.limit = Math.min(this.max, this.limit + Math.max(2, Math.ceil(this.limit / 8)));
+    if (this.worst > LoadGate.HIGH_MS) this.limit = Math.max(LoadGate.MIN_IN_FLIGHT, Math.floor(this.limit * 0.8));
+    else if (this.worst < LoadGate.LOW_MS) this.limit = Math.min(this.max, this.limit + Math.max(2, Math.ceil(this.limit / 4)));
     this.worst = 0;
     this.windowStart = now;
     this.wake();
