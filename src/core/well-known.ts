@@ -216,9 +216,13 @@ function parseInner(res: WellKnownResponse): WellKnownVerdict {
   } catch (e) {
     const looksHtml = /^\s*</.test(body);
     const detail = e instanceof Error ? e.message : String(e);
+    // Homeservers ask for no compression and decompress nothing (neither does fedcheck: a gzip
+    // bomb stays the few bytes on the wire).
+    const encoding = headerValues(res?.headers, 'content-encoding').find((v) => !/^\s*identity\s*$/i.test(v));
+    const how = looksHtml ? ' (it looks like an HTML page)' : encoding !== undefined ? ` (it is compressed, Content-Encoding: ${quote(encoding, 30)}, although no compression was asked for: homeservers read it as it is)` : '';
     return invalid(
       'not-json',
-      `the body is not valid JSON${looksHtml ? ' (it looks like an HTML page)' : ''}: ${sanitize(detail, 160)}`,
+      `the body is not valid JSON${how}: ${sanitize(detail, 160)}`,
       true,
       ct,
     );

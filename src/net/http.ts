@@ -193,6 +193,26 @@ export function secureContextFor(trust: Trust): tls.SecureContext {
 }
 
 /**
+ * Why a TCP connection to this endpoint must not be opened (an EPOLICY error), or null. Every
+ * socket fedcheck opens goes through this check:
+ * - FEDCHECK_LOOPBACK_ONLY=1 (tests, the lab): nothing off loopback;
+ * - a hostile SRV record or redirect can name port 0 (or a number that is no port): nothing can
+ *   be reached there — the kernel would pick whatever it likes — so never try.
+ */
+export function connectRefusal(endpoint: { address: string; port: number }): NodeJS.ErrnoException | null {
+  let message: string | null = null;
+  if (process.env.FEDCHECK_LOOPBACK_ONLY === '1' && !/^127\./.test(endpoint.address) && endpoint.address !== '::1') {
+    message = `refusing to connect to ${endpoint.address}: FEDCHECK_LOOPBACK_ONLY is set`;
+  } else if (!Number.isInteger(endpoint.port) || endpoint.port < 1 || endpoint.port > 65535) {
+    message = `refusing to connect to port ${endpoint.port}: not a port a server can listen on`;
+  }
+  if (message === null) return null;
+  const err = new Error(message) as NodeJS.ErrnoException;
+  err.code = 'EPOLICY';
+  return err;
+}
+
+/**
  * A connection to one address, shared by all probes of that address. The first request opens
  * it; its TLS facts are kept in `tls`. Requests are pipelined (idempotent ones) on one socket.
  */
@@ -239,21 +259,10 @@ export class Connection {
       } else cb(null, s!);
     };
     this.phase = 'connect';
-    if (process.env.FEDCHECK_LOOPBACK_ONLY === '1' && !/^127\./.test(endpoint.address) && endpoint.address !== '::1') {
-      // Test/lab safety net: never send traffic off loopback.
-      const err = new Error(`refusing to connect to ${endpoint.address}: FEDCHECK_LOOPBACK_ONLY is set`) as NodeJS.ErrnoException;
-      err.code = 'EPOLICY';
+    const refused = connectRefusal(endpoint);
+    if (refused) {
       this.phase = 'policy';
-      queueMicrotask(() => finish(err, null));
-      return;
-    }
-    if (!Number.isInteger(endpoint.port) || endpoint.port < 1 || endpoint.port > 65535) {
-      // A hostile SRV record or redirect can name port 0: nothing can be reached there (the
-      // kernel would pick whatever it likes), so never try.
-      const err = new Error(`refusing to connect to port ${endpoint.port}: not a port a server can listen on`) as NodeJS.ErrnoException;
-      err.code = 'EPOLICY';
-      this.phase = 'policy';
-      queueMicrotask(() => finish(err, null));
+      queueMicrotask(() => finish(refused, null));
       return;
     }
     const family = net.isIPv6(endpoint.address) ? 6 : 4;

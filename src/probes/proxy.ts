@@ -20,7 +20,7 @@ import * as tls from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import type { HttpExchange, NetError } from '../core/types.js';
 import { buildProbeSet, type EndpointRole, type TargetProbe } from '../core/proxy-probes.js';
-import { classifyError, Connection, fetchUrl, hostForUrl, routeFor, secureContextFor, type Endpoint, type NetContext, type RequestSpec } from '../net/http.js';
+import { classifyError, connectRefusal, Connection, fetchUrl, hostForUrl, routeFor, secureContextFor, type Endpoint, type NetContext, type RequestSpec } from '../net/http.js';
 import { clientBaseUrlOf } from './client.js';
 import { BACKEND_SERVER_NAME, ECHO_MARKER, PROBE_HEADER, type EchoRecord } from '../core/echo-protocol.js';
 import type { GatherContext, Gatherer } from './gatherers.js';
@@ -395,6 +395,8 @@ export function rawRequest(ctx: NetContext, ep: Endpoint, head: Buffer, opts: { 
       waitTimer = setTimeout(() => finish({ status: null, headers: {}, body: '', error: null, silent: true }), Math.max(1, Math.min(opts.waitMs, remaining(ctx))));
       s.write(head);
     };
+    const refused = connectRefusal(ep);
+    if (refused) return finish({ status: null, headers: {}, body: '', error: classifyError(refused, 'connect'), silent: false });
     const family = net.isIPv6(ep.address) ? 6 : 4;
     const tcp = net.connect({ host: ep.address, port: ep.port, family, noDelay: true });
     sock = tcp;

@@ -32,7 +32,10 @@ export function makeNetContext(opts: RunOptions, prep: Prepared, deadline: numbe
   const trace = opts.trace ? (e: Parameters<NonNullable<RunOptions['trace']>>[1]) => opts.trace!(label, e) : undefined;
   const dns = new DnsClient({
     servers: opts.resolvers,
-    timeoutMs: Math.max(100, Math.floor(Math.min(2500, opts.timeoutMs / 3))),
+    // c-ares doubles the wait for its second try: t + 2t. A resolver that drops a question
+    // (SRV behind a broken middlebox) must fail well inside the run — about 43 % of it, or
+    // 7.5 s — or the addresses found meanwhile are left no time and are reported as dead.
+    timeoutMs: Math.max(100, Math.floor(Math.min(2500, opts.timeoutMs / 7))),
     tries: 2,
     family: opts.family,
     deadline,

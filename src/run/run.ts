@@ -57,6 +57,7 @@ export async function runServers(names: string[], opts: RunOptions, concurrency 
       try {
         hooks.onStart?.(names[i]!, i);
         const ev = await gatherServer(names[i]!, opts, prep);
+        gate?.finished(ev.durationMs, opts.timeoutMs, ev.deadlineHit);
         reports[i] = judgeServer(ev);
         if (keep) evidence[i] = ev;
         hooks.onDone?.(names[i]!, i, ev);
@@ -112,6 +113,21 @@ export class LoadGate {
     this.windowStart = now;
     this.wake();
   }
+
+  /**
+   * A name that finished within its deadline but used more than half of it: whatever is slow
+   * (this process, the machine, the servers), starting more names now would make it slower — cut
+   * the limit as for lag. Names that reached the deadline say nothing (a silent host always does).
+   */
+  finished(durationMs: number, timeoutMs: number, deadlineHit: boolean): void {
+    if (deadlineHit || durationMs <= timeoutMs / 2) return;
+    const now = performance.now();
+    if (now - this.lastCut < LoadGate.WINDOW_MS) return;
+    this.lastCut = now;
+    this.limit = Math.max(LoadGate.MIN_IN_FLIGHT, Math.floor(this.limit * 0.8));
+  }
+
+  private lastCut = 0;
 
   /** names in flight (slots taken) */
   inFlight = 0;

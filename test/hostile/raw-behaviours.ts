@@ -173,7 +173,7 @@ export const rawBehaviours: Behaviour[] = [
       return webRaw('gzip-bomb', onWellKnown((x) => void x.c.write(response(200, bomb, { 'content-type': 'application/json', 'content-encoding': 'gzip' }))));
     },
     expect: (r) => {
-      wellKnownThenFallback('fail', /JSON/)(r);
+      wellKnownThenFallback('fail', /not valid JSON \(it is compressed, Content-Encoding: "gzip"/)(r);
       const lab = r.lab.raw[0]!;
       for (const q of lab.requests) assert.ok(!q.headers.some(([k]) => k.toLowerCase() === 'accept-encoding'), `fedcheck sent Accept-Encoding: ${q.head}`);
       // what was kept is the compressed bytes as sent: nothing was inflated
@@ -317,6 +317,20 @@ export const rawBehaviours: Behaviour[] = [
     },
   },
   {
+    name: 'long-content-type',
+    area: 'http',
+    title: 'the version endpoint answers 500 with a 50,000-character Content-Type (and \\x9b bytes in it)',
+    deploy: () => ({
+      scenario: scenario('long-content-type', { [SN]: { A: ['127.0.0.3'] } }, [
+        homeserver('127.0.0.3', 8448, `${SN}:8448`, { names: [SN] }, { routes: { '/_matrix/federation/v1/version': { status: 500, headers: { 'content-type': `text/${'x'.repeat(50_000)}\u009b31m` }, body: 'oops' } } }),
+      ], `${SN}:8448`),
+    }),
+    expect: (r) => {
+      const f = finding(r.report, 'federation-version', 'fail', /500/, '127.0.0.3:8448');
+      assert.ok(f.summary.length < 2000, `summary is ${f.summary.length} characters`);
+    },
+  },
+  {
     name: 'crlf-never-on-the-wire',
     area: 'value',
     title: 'm.server with CR/LF: what the servers received never carries it (Host header included)',
@@ -360,6 +374,21 @@ export const rawBehaviours: Behaviour[] = [
     expect: (r) => {
       finding(r.report, 'srv', 'fail', /timeout|no DNS answer/i);
       finding(r.report, 'dns', 'fail', /timeout|no DNS answer|time/i);
+    },
+  },
+  {
+    name: 'dns-srv-silent',
+    area: 'dns',
+    title: 'the DNS server drops SRV questions (a broken middlebox), A/AAAA work',
+    deploy: () => ({
+      scenario: scenario('dns-srv-silent', { [SN]: { A: ['127.0.0.2'] } }, [{ address: '127.0.0.2', port: 443, tls: { names: [SN] }, routes: {} }, homeserver('127.0.0.2', 8448, SN, { names: [SN] })]),
+      dns: (q) => (q.type === QTYPE.SRV ? null : undefined),
+    }),
+    expect: (r) => {
+      finding(r.report, 'srv', 'fail', /no DNS answer|time/i);
+      // the lookups that failed must not leave the rest of the run without time
+      finding(r.report, 'tls', 'pass', undefined, '127.0.0.2:8448');
+      finding(r.report, 'federation-version', 'pass', undefined, '127.0.0.2:8448');
     },
   },
   {
