@@ -130,7 +130,7 @@ function looksLikeHtml(res: HttpResponseEvidence): boolean {
 export function describeResponse(res: HttpResponseEvidence): string {
   const ct = mediaType(res);
   const parts = [`${res.status}`];
-  if (ct) parts.push(ct);
+  if (ct) parts.push(sanitize(ct, 80)); // a server's Content-Type can be 60 KB long
   if (looksLikeHtml(res)) {
     const t = /<title[^>]*>([\s\S]*?)<\/title>/i.exec(res.body);
     parts.push(t ? `an HTML page titled ${quote(t[1]!.trim(), 80)}` : 'an HTML page');

@@ -56,9 +56,14 @@ export interface ClientFileVerdict {
   contentTypeWarning?: string;
 }
 
+/** Longer base_url / support_page values are rejected (no real one comes close). */
+export const MAX_BASE_URL_LENGTH = 512;
+
 /** A base_url as clients accept it (matrix-js-sdk `sanitizeWellKnownUrl`): an http(s) URL with a host. */
 export function normaliseBaseUrl(value: unknown): { ok: true; url: string } | { ok: false; reason: string } {
   if (typeof value !== 'string') return { ok: false, reason: `it is ${jsonType(value)}, not a string` };
+  // A hostile file can name a URL of 60 KB; it would be repeated in every finding about it.
+  if (value.length > MAX_BASE_URL_LENGTH) return { ok: false, reason: `${quote(value, 60)} is ${value.length} characters long; no homeserver URL is longer than ${MAX_BASE_URL_LENGTH}` };
   let u: URL;
   try {
     u = new URL(value);

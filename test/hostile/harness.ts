@@ -168,11 +168,17 @@ export function render(r: { report: ServerReport; evidence: ServerEvidence; trac
   };
 }
 
-export async function runOnce(lab: HostileLab, timeoutMs = TIMEOUT_MS): Promise<RunResult> {
-  const timed = await gatherTimed(lab, timeoutMs);
-  const r: RunResult = { ...timed, lab, outputs: {} };
-  r.outputs = render(timed);
-  return r;
+/**
+ * Whatever a server sends, a finding stays readable: summaries and hints are bounded (a summary
+ * repeating a 30 KB value is useless, and the text renderer's table library slows down
+ * quadratically on long cells). Checked before rendering.
+ */
+export function assertBounded(b: Behaviour, r: { report: ServerReport }): void {
+  for (const c of r.report.checks) {
+    assert.ok(c.summary.length <= 2000, `${b.name}: ${c.id} summary is ${c.summary.length} characters: ${c.summary.slice(0, 200)}…`);
+    assert.ok((c.hint ?? '').length <= 4000, `${b.name}: ${c.id} hint is ${(c.hint ?? '').length} characters`);
+    assert.ok((c.target ?? '').length <= 300, `${b.name}: ${c.id} target is ${(c.target ?? '').length} characters`);
+  }
 }
 
 /** Check the invariants and the behaviour's expectation on one run. */
@@ -268,6 +274,7 @@ export function corpus(title: string, all: Behaviour[], concurrency = 4): void {
         assert.ok(o, 'the behaviour did not run');
         if (!o.ok) throw o.error;
         const r = o.r;
+        assertBounded(b, r);
         r.outputs = render(r);
         assertHeld(b, r);
         assertNoWander(b.name);

@@ -331,6 +331,22 @@ export const rawBehaviours: Behaviour[] = [
     },
   },
   {
+    name: 'client-long-base-url',
+    area: 'value',
+    title: 'the client well-known names a base_url 30,000 characters long',
+    deploy: () => {
+      const base = `https://example.org/${'a'.repeat(30_000)}`;
+      return webRaw('client-long-base-url', (x) => {
+        if (x.req.target === '/.well-known/matrix/client') x.c.write(response(200, JSON.stringify({ 'm.homeserver': { base_url: base } }), { 'content-type': 'application/json', 'access-control-allow-origin': '*' }));
+        else x.c.write(response(404, 'not found', { 'content-type': 'text/plain' }));
+      });
+    },
+    expect: (r) => {
+      finding(r.report, 'client-well-known', ['pass', 'warn', 'fail', 'info']);
+      for (const c of r.report.checks) assert.ok(c.summary.length < 2000, `${c.id} summary is ${c.summary.length} characters`);
+    },
+  },
+  {
     name: 'crlf-never-on-the-wire',
     area: 'value',
     title: 'm.server with CR/LF: what the servers received never carries it (Host header included)',
