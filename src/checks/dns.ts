@@ -13,6 +13,8 @@ function outcome(l: DnsLookup | null): string {
   if (!l) return 'not asked';
   if (l.outcome === 'ok') {
     const all = l.addresses ?? [];
+    // NOERROR without an address: the resolver followed CNAMEs that loop or lead nowhere
+    if (all.length === 0) return 'no address in the answer (only CNAME records: a chain that loops or ends nowhere?)';
     const shown = all.slice(0, LISTED).join(', ') + (all.length > LISTED ? ` and ${all.length - LISTED} more` : '');
     return shown + (l.ttl !== undefined ? ` (TTL ${l.ttl}s)` : '');
   }

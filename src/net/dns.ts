@@ -162,6 +162,8 @@ function describeDnsError(code: string, name: string, type: string, e: unknown):
       return `the DNS answer for ${type} ${name} was malformed (${code})`;
     case 'ECONNREFUSED':
       return `could not reach the DNS server for ${type} ${name} (connection refused)`;
+    case 'EBADNAME':
+      return `${name} is not a valid DNS name (control characters or malformed labels), so it cannot be looked up`;
     default:
       return `${type} ${name}: ${(e as Error)?.message ?? code}`;
   }

@@ -104,6 +104,11 @@ export function classifyError(e: unknown, phaseHint: NetError['phase']): NetErro
   if (/WRONG_VERSION_NUMBER|packet length too long|http request/i.test(msg) || code === 'ERR_SSL_WRONG_VERSION_NUMBER') {
     return { phase: 'tls', code: 'ERR_SSL_WRONG_VERSION_NUMBER', message: 'the server did not answer with TLS (plain HTTP on a TLS port?)' };
   }
+  if (/excessive message size/i.test(msg)) {
+    // OpenSSL (so also Synapse's pyOpenSSL) refuses handshake messages over 100 KB by default:
+    // a certificate chain that long (thousands of names, dozens of certificates) never connects.
+    return { phase: 'tls', code: code === 'ERROR' ? 'ERR_SSL_EXCESSIVE_MESSAGE_SIZE' : code, message: 'TLS handshake failed: the certificate chain the server sent is larger than OpenSSL accepts (100 KB: "excessive message size")' };
+  }
   if (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || /ssl|tls/i.test(msg) && phaseHint === 'tls') {
     return { phase: 'tls', code, message: `TLS handshake failed: ${msg}` };
   }

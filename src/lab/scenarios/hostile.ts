@@ -88,9 +88,9 @@ export const hostileScenarios: Scenario[] = [
   mServer('hostile-mserver-crlf', 'hostile: m.server with CR/LF and an injected header line', 'matrix.example.org\r\nX-Injected: 1', 'line break'),
   mServer('hostile-mserver-ansi', 'hostile: m.server with ANSI escapes (clear screen, window title)', 'matrix.example.org\u001b[2J\u001b]0;pwned\u0007', 'control'),
   mServer('hostile-mserver-url', 'hostile: m.server is a URL with scheme and path', 'https://matrix.example.org/_matrix/federation', 'not a URL'),
-  mServer('hostile-mserver-path', 'hostile: m.server carries a path', 'matrix.example.org:443/federation', 'm.server'),
-  mServer('hostile-mserver-long', 'hostile: m.server is 300 characters long', `${'a'.repeat(60)}.${'b'.repeat(60)}.${'c'.repeat(60)}.${'d'.repeat(60)}.${'e'.repeat(55)}.org`, 'm.server'),
-  mServer('hostile-mserver-bidi', 'hostile: m.server with a right-to-left override', 'matrix.example.org\u202e344:', 'm.server'),
+  mServer('hostile-mserver-path', 'hostile: m.server carries a path', 'matrix.example.org:443/federation', 'no path'),
+  mServer('hostile-mserver-long', 'hostile: m.server is 300 characters long', `${'a'.repeat(60)}.${'b'.repeat(60)}.${'c'.repeat(60)}.${'d'.repeat(60)}.${'e'.repeat(55)}.org`, '303 characters'),
+  mServer('hostile-mserver-bidi', 'hostile: m.server with a right-to-left override', 'matrix.example.org\u202e344:', 'invisible character'),
   mServer('hostile-mserver-object', 'hostile: m.server is an object', { host: 'matrix.example.org', port: 443 }, 'must be a string'),
 
   // --- HTTP bodies --------------------------------------------------------------------------
@@ -227,7 +227,7 @@ export const hostileScenarios: Scenario[] = [
     serverName: `${SN}:8448`,
     zone: { [SN]: { CNAME: 'loop-a.example.net' }, 'loop-a.example.net': { CNAME: 'loop-b.example.net' }, 'loop-b.example.net': { CNAME: SN } },
     hosts: [],
-    expect: { method: 'explicit-port', findings: [{ id: 'dns', status: 'fail', summary: 'no address' }] },
+    expect: { method: 'explicit-port', findings: [{ id: 'dns', status: 'fail', summary: 'CNAME records: a chain that loops' }] },
   },
   {
     name: 'hostile-dns-truncated',
@@ -288,7 +288,7 @@ export const hostileScenarios: Scenario[] = [
       [`_matrix-fed._tcp.${SN}`]: { SRV: [{ priority: 1, weight: 1, port: 8448, target: 'hs\u001b[2J\u001b]0;x\u0007.example.net' }] },
     },
     hosts: [{ address: '127.0.0.2', port: 443, tls: { names: [SN] }, routes: {} }],
-    expect: { method: 'srv', findings: [{ id: 'srv', status: 'pass' }, { id: 'dns', status: 'fail' }] },
+    expect: { method: 'srv', findings: [{ id: 'srv', status: 'pass' }, { id: 'dns', status: 'fail', summary: 'is not a valid DNS name' }] },
   },
   {
     name: 'hostile-dns-srv-port-zero',
