@@ -52,7 +52,9 @@ export async function renderFor(report: Report, opts: OutputOptions, stdout: { i
 
 export async function emit(report: Report, evidence: ServerEvidence[] | null, opts: OutputOptions): Promise<number> {
   if (opts.saveEvidence && evidence) {
-    write(opts.saveEvidence, JSON.stringify(evidenceBundle(report, evidence), null, 1) + '\n', '--save-evidence');
+    // Bidi, C1 and DEL bytes a server sent stay escaped in the file (JSON.stringify escapes only C0).
+    const { escapeRiskyJson } = await import('../report/json.js');
+    write(opts.saveEvidence, escapeRiskyJson(JSON.stringify(evidenceBundle(report, evidence), null, 1)) + '\n', '--save-evidence');
   }
   if (opts.junit) {
     const { renderJunit } = await import('../report/junit.js');

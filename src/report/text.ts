@@ -132,6 +132,15 @@ function block(text: string, width: number, colour: (s: string) => string = (s) 
   return wrapText(text, width).map((l) => colour(l));
 }
 
+/**
+ * Summaries are one-liners; a longer one (a hostile server's text) is clipped in the table, where
+ * cli-table3's cost grows with the square of a cell's size. The JSON report keeps it whole.
+ */
+const MAX_CELL_CHARS = 600;
+function clip(text: string): string {
+  return text.length <= MAX_CELL_CHARS ? text : `${text.slice(0, MAX_CELL_CHARS)}… (${text.length} characters; the whole text is in --json)`;
+}
+
 /** Cell content pre-wrapped to the column's inner width, so cli-table3 never truncates. */
 function cell(text: string, colWidth: number): string {
   return wrapText(text, colWidth - 2).join('\n');
@@ -284,7 +293,7 @@ function renderGroup(group: StageGroup, p: Paint, width: number): string[] {
   for (const f of group.findings) {
     const row = [badge(f.status, p, statusW), cell(clean(f.id), checkW)];
     if (showTarget) row.push(cell(clean(f.target), targetW));
-    row.push(cell(clean(f.summary), summaryW));
+    row.push(cell(clip(clean(f.summary)), summaryW));
     t.push(row);
   }
   out.push(t.toString());
