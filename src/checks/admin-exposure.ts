@@ -9,10 +9,8 @@
  * page (Caddy answers unmatched paths with an empty 200) or M_UNRECOGNIZED is not exposure.
  */
 import type { Finding } from '../core/types.js';
-import type { ServerEvidence } from '../core/evidence.js';
-import type { AdminProbeResult, ProxyEndpointEvidence, ProxyEvidence } from '../probes/proxy.js';
-import type { Check } from './types.js';
-import { detectedProxyOf, endpointName, fixHint, proxyEvidenceOf } from './proxy-fixes.js';
+import type { AdminProbeResult, ProxyEndpointEvidence } from '../probes/proxy.js';
+import { detectedProxyOf, endpointName, fixHint, perEndpointCheck } from './proxy-fixes.js';
 
 const ID = 'admin-exposure' as const;
 
@@ -75,19 +73,6 @@ function endpointFinding(e: ProxyEndpointEvidence): Finding {
   };
 }
 
-export function judge(pe: ProxyEvidence): Finding[] {
-  const out = pe.endpoints.map(endpointFinding);
-  if (out.length === 0) out.push({ id: ID, status: 'skip', summary: `not run: no endpoint to probe${pe.notes.length ? ` (${pe.notes.join('; ')})` : ''}` });
-  return out;
-}
-
-const check: Check = {
-  id: ID,
-  title: 'Homeserver admin APIs are not reachable from outside',
-  run(ev: ServerEvidence): Finding[] {
-    const { pe, cause } = proxyEvidenceOf(ev);
-    if (!pe) return [{ id: ID, status: 'skip', summary: `not run: ${cause}` }];
-    return judge(pe);
-  },
-};
-export default check;
+const built = perEndpointCheck(ID, 'Homeserver admin APIs are not reachable from outside', endpointFinding);
+export const judge = built.judge;
+export default built.check;

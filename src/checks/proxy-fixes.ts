@@ -6,6 +6,8 @@
  */
 
 import type { ServerEvidence } from '../core/evidence.js';
+import type { CheckId, Finding } from '../core/types.js';
+import type { Check } from './types.js';
 import type { ProxyEndpointEvidence, ProxyEvidence } from '../probes/proxy.js';
 
 export type ProxyName = 'nginx' | 'apache' | 'caddy' | 'haproxy' | 'traefik' | 'relayd';
@@ -157,6 +159,28 @@ export function proxyEvidenceOf(ev: ServerEvidence): { pe: ProxyEvidence | null;
   if (ev.discovery && !ev.discovery.resolution) return { pe: null, cause: 'the server name could not be resolved, so there is no endpoint to probe' };
   if (ev.deadlineHit) return { pe: null, cause: 'the deadline was reached before the proxy probes finished' };
   return { pe: null, cause: 'the reverse-proxy probes did not run' };
+}
+
+/**
+ * The shape shared by the per-endpoint proxy checks (upload-limit, admin-exposure): one finding
+ * per probed endpoint, a `skip` naming the cause when there is nothing to judge.
+ */
+export function perEndpointCheck(id: CheckId, title: string, endpointFinding: (e: ProxyEndpointEvidence) => Finding): { check: Check; judge: (pe: ProxyEvidence) => Finding[] } {
+  const judge = (pe: ProxyEvidence): Finding[] => {
+    const out = pe.endpoints.map(endpointFinding);
+    if (out.length === 0) out.push({ id, status: 'skip', summary: `not run: no endpoint to probe${pe.notes.length ? ` (${pe.notes.join('; ')})` : ''}` });
+    return out;
+  };
+  const check: Check = {
+    id,
+    title,
+    run(ev: ServerEvidence): Finding[] {
+      const { pe, cause } = proxyEvidenceOf(ev);
+      if (!pe) return [{ id, status: 'skip', summary: `not run: ${cause}` }];
+      return judge(pe);
+    },
+  };
+  return { check, judge };
 }
 
 /** The proxy detected for an endpoint (Server headers, then what the stand-in received). */

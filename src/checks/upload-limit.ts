@@ -11,10 +11,8 @@
  * this way — the summary says how it was measured.
  */
 import type { Finding } from '../core/types.js';
-import type { ServerEvidence } from '../core/evidence.js';
-import type { ProxyEndpointEvidence, ProxyEvidence, UploadEvidence } from '../probes/proxy.js';
-import type { Check } from './types.js';
-import { detectedProxyOf, endpointName, fixHint, proxyEvidenceOf } from './proxy-fixes.js';
+import type { ProxyEndpointEvidence, UploadEvidence } from '../probes/proxy.js';
+import { detectedProxyOf, endpointName, fixHint, perEndpointCheck } from './proxy-fixes.js';
 
 const ID = 'upload-limit' as const;
 
@@ -96,19 +94,6 @@ function endpointFinding(e: ProxyEndpointEvidence): Finding {
   };
 }
 
-export function judge(pe: ProxyEvidence): Finding[] {
-  const out = pe.endpoints.map(endpointFinding);
-  if (out.length === 0) out.push({ id: ID, status: 'skip', summary: `not run: no endpoint to probe${pe.notes.length ? ` (${pe.notes.join('; ')})` : ''}` });
-  return out;
-}
-
-const check: Check = {
-  id: ID,
-  title: 'The request body size the reverse proxy lets through',
-  run(ev: ServerEvidence): Finding[] {
-    const { pe, cause } = proxyEvidenceOf(ev);
-    if (!pe) return [{ id: ID, status: 'skip', summary: `not run: ${cause}` }];
-    return judge(pe);
-  },
-};
-export default check;
+const built = perEndpointCheck(ID, 'The request body size the reverse proxy lets through', endpointFinding);
+export const judge = built.judge;
+export default built.check;
