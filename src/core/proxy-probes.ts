@@ -60,19 +60,16 @@ export function buildProbeSet(role: EndpointRole, nonce: string): TargetProbe[] 
   return out;
 }
 
+/** A builder of target probes for one API (keeps the probe lists below readable). */
+function prober(api: TargetProbe['api']) {
+  return (id: string, route: string, target: string, feature: string, why: string, kind: ProbeKind = 'core'): TargetProbe => ({ id, api, kind, route, target, feature, why });
+}
+
 function federationProbes(n: string): TargetProbe[] {
   const ev = '/_matrix/federation/v1/event/';
   const join = '/_matrix/federation/v1/make_join/';
   const room = `%21fc${n}%3A${DOMAIN}`;
-  const p = (id: string, route: string, target: string, feature: string, why: string, kind: ProbeKind = 'core'): TargetProbe => ({
-    id,
-    api: 'federation',
-    kind,
-    route,
-    target,
-    feature,
-    why,
-  });
+  const p = prober('federation');
   return [
     p('fed-event-control', 'fed-event', `${ev}fc${n}`, 'plain event ID', 'control: a request with nothing to canonicalise', 'control'),
     p('fed-event-v1', 'fed-event', `${ev}%24fc${n}%3A${DOMAIN}`, '%24 and %3A in an event ID', 'GET /event/{eventId} (fetching missing events, backfill): room v1/v2 event IDs are `$opaque:server`'),
@@ -101,15 +98,7 @@ function federationProbes(n: string): TargetProbe[] {
 function clientProbes(n: string): TargetProbe[] {
   const room = `%21fc${n}%3A${DOMAIN}`;
   const state = `/_matrix/client/v3/rooms/${room}/state/`;
-  const p = (id: string, route: string, target: string, feature: string, why: string, kind: ProbeKind = 'core'): TargetProbe => ({
-    id,
-    api: 'client',
-    kind,
-    route,
-    target,
-    feature,
-    why,
-  });
+  const p = prober('client');
   return [
     p('cl-state-control', 'cl-state', `/_matrix/client/v3/rooms/fc${n}/state/m.room.member/fc${n}`, 'plain room ID and state key', 'control: a request with nothing to canonicalise', 'control'),
     p('cl-state-member', 'cl-state', `${state}m.room.member/%40alice%3A${DOMAIN}`, '%21, %3A and %40 in the path', 'GET /rooms/{roomId}/state/m.room.member/{userId}'),
