@@ -9,7 +9,10 @@ export interface Helper<T> {
 
 export function startHelper<T>(script: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Helper<T>> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, ...args], { stdio: ['pipe', 'pipe', 'inherit'], env });
+    // BENCH_CHILD_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p": node options for the helper
+    // alone (NODE_OPTIONS would apply to the benchmark too, and refuses --cpu-prof).
+    const nodeArgs = (env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const child = spawn(process.execPath, [...nodeArgs, script, ...args], { stdio: ['pipe', 'pipe', 'inherit'], env });
     let buf = '';
     const onData = (d: Buffer) => {
       buf += d.toString('utf8');

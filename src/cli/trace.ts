@@ -78,6 +78,10 @@ function formatTls(t: TlsEvidence, ms: number | undefined, nowMs: number, peer?:
   const lines = [
     `TLS handshake${peer ? ` with ${endpoint(peer.address, peer.port)}` : ''} done${took(ms)}: ${sanitize(t.protocol ?? 'unknown protocol', 40)}, ${sanitize(t.cipher ?? 'unknown cipher', 80)}, ALPN ${sanitize(t.alpn ?? 'none', 40)}, SNI ${t.servername === null ? 'none (IP certificate)' : sanitize(t.servername, 260)}`,
   ];
+  if (t.chainChecked === false) {
+    lines.push('  certificate: not checked on this connection (it is judged on the per-address probe connection)');
+    return lines;
+  }
   const chain = Array.isArray(t.chain) ? t.chain : [];
   const leaf = chain[0];
   if (!leaf) {

@@ -141,6 +141,12 @@ export interface TlsEvidence {
   /** peer chain, leaf first, base64 DER */
   chain: string[];
   sessionReused: boolean;
+  /**
+   * false on connections whose certificate nobody judges (the proxy and compatibility probes):
+   * no chain validation, no chain kept — the per-address probe connection carries the verdict.
+   * Absent = checked.
+   */
+  chainChecked?: false;
 }
 
 export interface HttpResponseEvidence {

@@ -155,8 +155,21 @@ function chainOf(sock: tls.TLSSocket, detailed?: tls.DetailedPeerCertificate): s
   return out;
 }
 
-export function tlsEvidenceOf(sock: tls.TLSSocket, servername: string | null, detailed?: tls.DetailedPeerCertificate): TlsEvidence {
+export function tlsEvidenceOf(sock: tls.TLSSocket, servername: string | null, detailed?: tls.DetailedPeerCertificate, checked = true): TlsEvidence {
   const cipher = sock.getCipher();
+  if (!checked) {
+    return {
+      protocol: sock.getProtocol() ?? null,
+      cipher: cipher?.standardName ?? cipher?.name ?? null,
+      alpn: typeof sock.alpnProtocol === 'string' ? sock.alpnProtocol : null,
+      servername,
+      chainAuthorized: false,
+      chainError: 'not checked on this connection',
+      chain: [],
+      sessionReused: sock.isSessionReused(),
+      chainChecked: false,
+    };
+  }
   return {
     protocol: sock.getProtocol() ?? null,
     cipher: cipher?.standardName ?? cipher?.name ?? null,
@@ -198,6 +211,19 @@ export function secureContextFor(trust: Trust): tls.SecureContext {
 }
 
 /**
+ * The context for connections whose certificate nobody judges (the proxy prober's lanes and raw
+ * sockets, the compatibility probe): the same protocol range and ciphers, and an **empty** trust
+ * store. The handshake is the same on the wire; only the client's own work differs: with no CA
+ * to chain to, OpenSSL stops verifying at once and Node, seeing a verify error, skips
+ * `getPeerCertificate(true)` and `checkServerIdentity` (~1 ms of CPU per connection, the largest
+ * client-side cost of a handshake here — docs/performance.md). One per process.
+ */
+let uncheckedContext: tls.SecureContext | null = null;
+export function uncheckedSecureContext(): tls.SecureContext {
+  return (uncheckedContext ??= tls.createSecureContext({ minVersion: 'TLSv1', ciphers: 'DEFAULT:@SECLEVEL=0', ca: [] }));
+}
+
+/**
  * Why a TCP connection to this endpoint must not be opened (an EPOLICY error), or null. Every
  * socket fedcheck opens goes through this check:
  * - FEDCHECK_LOOPBACK_ONLY=1 (tests, the lab): nothing off loopback;
@@ -233,8 +259,15 @@ export class Connection {
   /** the smallest timeout among the requests waiting for this connection */
   private connectBudget = Infinity;
 
-  /** `opts.pipelining`: requests in flight at once (default 4; the proxy prober sends its probe set at once). */
-  constructor(private readonly ctx: NetContext, readonly endpoint: Endpoint, opts: { pipelining?: number } = {}) {
+  /** false: nobody judges this connection's certificate (see {@link uncheckedSecureContext}) */
+  private readonly checkCertificate: boolean;
+
+  /**
+   * `opts.pipelining`: requests in flight at once (default 4; the proxy prober sends its probe set at once).
+   * `opts.checkCertificate`: false for connections whose certificate nobody judges.
+   */
+  constructor(private readonly ctx: NetContext, readonly endpoint: Endpoint, opts: { pipelining?: number; checkCertificate?: boolean } = {}) {
+    this.checkCertificate = opts.checkCertificate !== false;
     const origin = `${endpoint.scheme}://${hostForUrl(endpoint.address)}:${endpoint.port}`;
     const step = () => Math.max(1, Math.min(ctx.stepTimeoutMs, remaining(ctx)));
     this.client = new Client(origin, {
@@ -309,7 +342,7 @@ export class Connection {
         },
         ALPNProtocols: ['http/1.1'],
         // CA list, minVersion and ciphers live in the shared context (see secureContextFor).
-        secureContext: secureContextFor(ctx.trust),
+        secureContext: this.checkCertificate ? secureContextFor(ctx.trust) : uncheckedSecureContext(),
         // No session resumption: a resumed session skips certificate validation.
         session: undefined,
       };
@@ -317,11 +350,11 @@ export class Connection {
       const sock = tls.connect(opts);
       sock.once('error', (e) => finish(e, sock));
       sock.once('secureConnect', () => {
-        this.tls = tlsEvidenceOf(sock, endpoint.servername, detailed);
+        this.tls = tlsEvidenceOf(sock, endpoint.servername, detailed, this.checkCertificate);
         this.phase = 'http';
         ctx.trace?.({
           kind: 'tls',
-          message: `TLS ${this.tls.protocol} ${this.tls.cipher} SNI=${endpoint.servername ?? '(none)'} chain=${this.tls.chainAuthorized ? 'trusted' : this.tls.chainError}`,
+          message: `TLS ${this.tls.protocol} ${this.tls.cipher} SNI=${endpoint.servername ?? '(none)'} chain=${this.tls.chainChecked === false ? 'not checked' : this.tls.chainAuthorized ? 'trusted' : this.tls.chainError}`,
           ms: Date.now() - t0,
           tls: this.tls,
           peer: { address: endpoint.address, port: endpoint.port },

@@ -299,7 +299,7 @@ export async function gatherCompatibility(ctx: NetContext, discovery: DiscoveryE
         address: mapped && net.isIP(mapped.host) ? mapped.host : address,
         port: mapped ? mapped.port : t.port,
         servername: r.tlsServerName,
-      });
+      }, { checkCertificate: false });
       try {
         const exchange = await conn.request({ path: '/_matrix/federation/v1/version', hostHeader: alt, url: `https://${alt}/_matrix/federation/v1/version`, maxBodyBytes: 4096, timeoutMs: budget });
         return { target, exchange };

@@ -20,7 +20,7 @@ import * as tls from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import type { HttpExchange, NetError } from '../core/types.js';
 import { buildProbeSet, type EndpointRole, type TargetProbe } from '../core/proxy-probes.js';
-import { classifyError, connectRefusal, Connection, fetchUrl, hostForUrl, routeFor, secureContextFor, type Endpoint, type NetContext, type RequestSpec } from '../net/http.js';
+import { classifyError, connectRefusal, Connection, fetchUrl, hostForUrl, routeFor, uncheckedSecureContext, type Endpoint, type NetContext, type RequestSpec } from '../net/http.js';
 import { clientBaseUrlOf } from './client.js';
 import { BACKEND_SERVER_NAME, ECHO_MARKER, PROBE_HEADER, type EchoRecord } from '../core/echo-protocol.js';
 import type { GatherContext, Gatherer } from './gatherers.js';
@@ -187,6 +187,11 @@ export interface ProxyProbeInput {
   upload?: boolean;
   /** per-attempt wait for the upload probe, ms (default 2000) */
   uploadWaitMs?: number;
+  /**
+   * send the exact-mode probes before the mode is known (default true: fewer round trips);
+   * false stages them behind the mode detection (less work when the endpoint is live)
+   */
+  speculative?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -404,9 +409,9 @@ export function rawRequest(ctx: NetContext, ep: Endpoint, head: Buffer, opts: { 
     tcp.once('connect', () => {
       if (ep.scheme === 'http') return onReady(tcp);
       phase = 'tls';
-      // The run's shared TLS context (CAs, minVersion, ciphers): a `ca` list here would rebuild
-      // one per connection, ~80 ms of CPU each (docs/performance.md).
-      const o: tls.ConnectionOptions = { socket: tcp, rejectUnauthorized: false, checkServerIdentity: () => undefined, ALPNProtocols: ['http/1.1'], secureContext: secureContextFor(ctx.trust) };
+      // A shared context (a `ca` list here would build one per connection, ~80 ms of CPU each),
+      // and the unchecked one: nobody judges this connection's certificate (docs/performance.md).
+      const o: tls.ConnectionOptions = { socket: tcp, rejectUnauthorized: false, checkServerIdentity: () => undefined, ALPNProtocols: ['http/1.1'], secureContext: uncheckedSecureContext() };
       if (ep.servername) o.servername = ep.servername;
       const t = tls.connect(o);
       sock = t;
@@ -462,93 +467,87 @@ export async function probeProxy(ctx: NetContext, input: ProxyProbeInput): Promi
   const probeHeaders = (extra: Record<string, string> = {}) => ({ [PROBE_HEADER]: `${nonce}.${++seq}`, ...extra });
   const detectPath = role === 'client' ? '/_matrix/client/versions' : '/_matrix/federation/v1/version';
 
-  // Everything is sent at once, before the mode is known (docs/performance.md: each sequential
-  // stage here used to put round trips after everything else a check does):
-  // - the requests that go through an HTTP client — the two header probes (the plain one also
-  //   tells the modes apart: an echo from the stand-in backend means exact mode), the admin paths,
-  //   the live-mode pairs and the exact-mode target probes — pipelined over LANES connections, so
-  //   that a probe after which the proxy closes its connection takes down only the requests
-  //   behind it on that lane; those are sent again once on a fresh connection (a closed
-  //   connection is not something the proxy did to the request);
-  // - the edge probes on raw sockets, one each;
-  // - the upload probe on raw sockets of its own.
-  // What the mode turns out not to need is dropped: the evidence is what the staged probe built.
-  const LANES = 4;
+  // Two schedules (docs/performance.md):
+  // - speculative (one server name, the default): everything is sent at once, before the mode is
+  //   known — each sequential stage here used to put round trips after everything else a check
+  //   does. What the mode turns out not to need is dropped.
+  // - staged (a batch, where CPU, not round trips, is the limit): the requests both modes need
+  //   first; the exact-mode target and edge probes — most of the requests — only once the plain
+  //   header probe has shown the stand-in backend (one more round trip, in exact mode only).
+  // The requests that go through an HTTP client — the two header probes (the plain one also tells
+  // the modes apart: an echo from the stand-in backend means exact mode), the admin paths, the
+  // live-mode pairs and the exact-mode target probes — are pipelined over a few connections
+  // ("lanes"), so that a probe after which the proxy closes its connection takes down only the
+  // requests behind it on that lane; those are sent again once on a fresh connection (a closed
+  // connection is not something the proxy did to the request). The edge probes go on raw sockets,
+  // one each; the upload probe on raw sockets of its own. The evidence is the same either way.
+  const speculative = input.speculative !== false;
+  const LANES = speculative ? 4 : 2;
   const conns: Connection[] = [];
   const open = (): Connection => {
-    const c = new Connection(ctx, endpoint, { pipelining: 64 });
+    const c = new Connection(ctx, endpoint, { pipelining: 64, checkCertificate: false });
     conns.push(c);
     return c;
   };
   const lanes = Array.from({ length: LANES }, open);
   const retryLanes = new Map<number, Connection>();
-  const jobs: Array<{ spec: RequestSpec; lane: number }> = [];
-  const submit = (spec: RequestSpec): number => {
-    jobs.push({ spec, lane: jobs.length % LANES });
-    return jobs.length - 1;
-  };
-  const runJobs = (): Array<Promise<HttpExchange>> => {
-    const first = jobs.map((j) => lanes[j.lane]!.request(j.spec));
-    const out: Array<Promise<HttpExchange>> = new Array(jobs.length);
-    for (let l = 0; l < LANES; l++) {
-      // In lane order: the first request that timed out on a lane is the one the proxy held;
-      // the requests pipelined behind it timed out because of it, and are sent again.
-      let timedOut = false;
-      let chain: Promise<unknown> = Promise.resolve();
-      for (let k = l; k < jobs.length; k += LANES) {
-        const j = jobs[k]!;
-        const mine = chain.then(async () => {
-          const ex = await first[k]!;
-          if (!ex.error || remaining(ctx) <= 0 || ex.error.phase === 'policy') return { ex, retry: false };
-          if (ex.error.phase === 'timeout' && !timedOut) {
-            timedOut = true;
-            return { ex, retry: false };
-          }
-          return { ex, retry: true };
-        });
-        chain = mine;
-        out[k] = mine.then(({ ex, retry }) => {
-          if (!retry) return ex;
-          let c = retryLanes.get(l);
-          if (!c) retryLanes.set(l, (c = open()));
-          return c.request(j.spec);
-        });
+  // Per lane, in sending order: the first request that timed out on a lane is the one the proxy
+  // held; the requests pipelined behind it timed out because of it, and are sent again.
+  const laneChain: Array<Promise<unknown>> = lanes.map(() => Promise.resolve());
+  const laneTimedOut: boolean[] = lanes.map(() => false);
+  let sent = 0;
+  const send = (spec: RequestSpec): Promise<HttpExchange> => {
+    const l = sent++ % LANES;
+    const first = lanes[l]!.request(spec);
+    const mine = laneChain[l]!.then(async () => {
+      const ex = await first;
+      if (!ex.error || remaining(ctx) <= 0 || ex.error.phase === 'policy') return { ex, retry: false };
+      if (ex.error.phase === 'timeout' && !laneTimedOut[l]) {
+        laneTimedOut[l] = true;
+        return { ex, retry: false };
       }
-    }
-    return out;
+      return { ex, retry: true };
+    });
+    laneChain[l] = mine;
+    return mine.then(({ ex, retry }) => {
+      if (!retry) return ex;
+      let c = retryLanes.get(l);
+      if (!c) retryLanes.set(l, (c = open()));
+      return c.request(spec);
+    });
   };
 
   try {
-    const hpSpecs = ([{}, { 'X-Forwarded-For': SPOOFED_XFF }] as Array<Record<string, string>>).map((extra: Record<string, string>) => ({ extra, job: submit({ path: detectPath, hostHeader, headers: probeHeaders(extra) }) }));
-    const adminJobs = ADMIN_PROBES.map((a) => ({ a, job: submit({ path: a.target, hostHeader, headers: probeHeaders() }) }));
+    const hpSpecs = ([{}, { 'X-Forwarded-For': SPOOFED_XFF }] as Array<Record<string, string>>).map((extra: Record<string, string>) => ({ extra, answer: send({ path: detectPath, hostHeader, headers: probeHeaders(extra) }) }));
+    const adminJobs = ADMIN_PROBES.map((a) => ({ a, answer: send({ path: a.target, hostHeader, headers: probeHeaders() }) }));
     const pairs = liveRoutingPairs(role, nonce).map((p) => ({
       p,
-      control: submit({ path: p.control, hostHeader, maxBodyBytes: 8192 }),
-      test: submit({ path: p.test, hostHeader, maxBodyBytes: 8192 }),
+      control: send({ path: p.control, hostHeader, maxBodyBytes: 8192 }),
+      test: send({ path: p.test, hostHeader, maxBodyBytes: 8192 }),
     }));
     const probes = buildProbeSet(role, nonce);
-    const viaClient = probes.filter((p) => !p.raw).map((p) => ({ p, job: submit({ path: p.target, hostHeader, headers: probeHeaders() }) }));
-    const viaRaw = probes.filter((p) => p.raw);
-    const answers = runJobs();
-
     const rawServers: Array<string | null> = [];
     const rawAddresses: Array<string | null> = [];
-    const rawResults = Promise.all(
-      viaRaw.map(async (p): Promise<TargetProbeResult> => {
-        const head = requestHead('GET', p.target, hostHeader, { 'User-Agent': ua, Accept: 'application/json', ...probeHeaders(), Connection: 'close' });
-        const r = await rawRequest(ctx, endpoint, head, { waitMs: ctx.stepTimeoutMs });
-        rawAddresses.push(r.localAddress);
-        rawServers.push(firstHeader(r.headers, 'server'));
-        const echo = r.status !== null ? parseEcho(r.body) : null;
-        return {
-          probe: p,
-          echo: echo ? echoSummary(echo) : null,
-          response: r.status !== null && !echo ? summariseResponse(r.status, r.headers, r.body) : null,
-          error: r.error ?? (r.silent ? { phase: 'timeout', code: 'ETIMEDOUT', message: 'no response' } : null),
-          ms: r.ms,
-        };
-      }),
-    );
+    const sendTargetProbes = () => ({
+      viaClient: probes.filter((p) => !p.raw).map((p) => ({ p, answer: send({ path: p.target, hostHeader, headers: probeHeaders() }) })),
+      raws: Promise.all(
+        probes.filter((p) => p.raw).map(async (p): Promise<TargetProbeResult> => {
+          const head = requestHead('GET', p.target, hostHeader, { 'User-Agent': ua, Accept: 'application/json', ...probeHeaders(), Connection: 'close' });
+          const r = await rawRequest(ctx, endpoint, head, { waitMs: ctx.stepTimeoutMs });
+          rawAddresses.push(r.localAddress);
+          rawServers.push(firstHeader(r.headers, 'server'));
+          const echo = r.status !== null ? parseEcho(r.body) : null;
+          return {
+            probe: p,
+            echo: echo ? echoSummary(echo) : null,
+            response: r.status !== null && !echo ? summariseResponse(r.status, r.headers, r.body) : null,
+            error: r.error ?? (r.silent ? { phase: 'timeout', code: 'ETIMEDOUT', message: 'no response' } : null),
+            ms: r.ms,
+          };
+        }),
+      ),
+    });
+    let targetProbes = speculative ? sendTargetProbes() : null;
     const uploadServers: Array<string | null> = [];
     const uploadAddresses: Array<string | null> = [];
     const upload =
@@ -558,14 +557,15 @@ export async function probeProxy(ctx: NetContext, input: ProxyProbeInput): Promi
             uploadServers.push(firstHeader(r.headers, 'server'));
           }, probeHeaders)
         : Promise.resolve(null);
+    const allAnswers = () => [...hpSpecs.map((h) => h.answer), ...adminJobs.map((a) => a.answer), ...pairs.flatMap((p) => [p.control, p.test]), ...(targetProbes?.viaClient.map((v) => v.answer) ?? []), targetProbes?.raws, upload];
 
     // 1. Who answers? The plain header probe is the request the mode is told by.
-    const det = await answers[hpSpecs[0]!.job]!;
+    const det = await hpSpecs[0]!.answer;
     if (det.error || !det.response) {
       ev.connectError = lanes[0]!.connectError ?? det.error;
       ev.mode = 'unreachable';
       ev.modeReason = `no answer on ${detectPath}: ${det.error?.message ?? 'no response'}`;
-      await Promise.all([...answers, rawResults, upload]);
+      await Promise.all(allAnswers());
       return ev;
     }
     noteServer(firstHeader(det.response.headers, 'server'));
@@ -580,23 +580,24 @@ export async function probeProxy(ctx: NetContext, input: ProxyProbeInput): Promi
 
     const summarise = (ex: HttpExchange, echo: EchoRecord | null) => (ex.response && !echo ? summariseResponse(ex.response.status, ex.response.headers, ex.response.body) : null);
     if (ev.mode === 'exact') {
-      // 2. Target probes
+      // 2. Target probes (staged: sent now, on the lanes the header probes opened)
+      targetProbes ??= sendTargetProbes();
       const clientResults = await Promise.all(
-        viaClient.map(async ({ p, job }): Promise<TargetProbeResult> => {
-          const ex = await answers[job]!;
+        targetProbes.viaClient.map(async ({ p, answer }): Promise<TargetProbeResult> => {
+          const ex = await answer;
           noteServer(ex.response ? firstHeader(ex.response.headers, 'server') : null);
           const echo = ex.response ? parseEcho(ex.response.body) : null;
           return { probe: p, echo: echo ? echoSummary(echo) : null, response: summarise(ex, echo), error: ex.error, ms: ex.ms };
         }),
       );
-      const raws = await rawResults;
+      const raws = await targetProbes.raws;
       for (const s of rawServers) noteServer(s);
       for (const a of rawAddresses) ev.clientAddress ??= a;
       ev.targets = [...clientResults, ...raws];
       // 3. Forwarded headers
       const [plain, spoofed] = await Promise.all(
-        hpSpecs.map(async ({ extra, job }): Promise<HeaderProbeResult> => {
-          const ex = await answers[job]!;
+        hpSpecs.map(async ({ extra, answer }): Promise<HeaderProbeResult> => {
+          const ex = await answer;
           const echo = ex.response ? parseEcho(ex.response.body) : null;
           return { target: detectPath, sentHeaders: extra, hostHeader, echo, response: summarise(ex, echo), error: ex.error };
         }),
@@ -604,8 +605,8 @@ export async function probeProxy(ctx: NetContext, input: ProxyProbeInput): Promi
       ev.forwarded = { plain: plain!, spoofed: spoofed!, spoofedAddress: SPOOFED_XFF };
     } else {
       // 3'. Live routing
-      const ask = async (target: string, job: number): Promise<LiveExchange> => {
-        const ex = await answers[job]!;
+      const ask = async (target: string, answer: Promise<HttpExchange>): Promise<LiveExchange> => {
+        const ex = await answer;
         return { target, response: ex.response ? summariseResponse(ex.response.status, ex.response.headers, ex.response.body) : null, error: ex.error };
       };
       ev.live = await Promise.all(
@@ -622,8 +623,8 @@ export async function probeProxy(ctx: NetContext, input: ProxyProbeInput): Promi
 
     // 4. Admin paths (both modes; with the probe header, so forwarding to the stand-in shows as an echo)
     ev.admin = await Promise.all(
-      adminJobs.map(async ({ a, job }): Promise<AdminProbeResult> => {
-        const ex = await answers[job]!;
+      adminJobs.map(async ({ a, answer }): Promise<AdminProbeResult> => {
+        const ex = await answer;
         const echo = ex.response ? parseEcho(ex.response.body) : null;
         noteServer(ex.response ? firstHeader(ex.response.headers, 'server') : null);
         return { ...a, forwarded: echo !== null, response: summarise(ex, echo), error: ex.error };
@@ -634,7 +635,8 @@ export async function probeProxy(ctx: NetContext, input: ProxyProbeInput): Promi
     ev.upload = await upload;
     for (const s of uploadServers) noteServer(s);
     for (const a of uploadAddresses) ev.clientAddress ??= a;
-    if (ev.mode !== 'exact') await rawResults;
+    // speculative raw probes the mode did not need: their sockets end with them
+    if (ev.mode !== 'exact' && targetProbes) await targetProbes.raws;
   } finally {
     await Promise.all(conns.map((c) => c.close()));
     ev.serverHeaders = [...servers.entries()].sort((a, b) => b[1] - a[1]).map(([s]) => s);
@@ -886,6 +888,7 @@ export async function gatherProxy(
   resolution: Parameters<typeof planEndpoints>[1],
   serverHost: string,
   clientBaseUrl?: string | null,
+  speculative = true,
 ): Promise<ProxyEvidence> {
   const notes: string[] = [];
   let base = clientBaseUrl;
@@ -896,7 +899,7 @@ export async function gatherProxy(
   }
   const { planned, notes: n2 } = await planEndpoints(ctx, resolution, base ?? null);
   notes.push(...n2);
-  const endpoints = await mapLimit(planned, 3, (p) => probeProxy(ctx, p));
+  const endpoints = await mapLimit(planned, 3, (p) => probeProxy(ctx, { ...p, speculative }));
   return { endpoints, notes };
 }
 
@@ -908,6 +911,6 @@ export const proxyGatherer: Gatherer = {
   // its base_url instead of asking again.
   run: async (g: GatherContext) => {
     const known = clientBaseUrlOf(g.net);
-    return gatherProxy(g.net, g.discovery?.resolution ?? null, g.parsed.host, known ? await known : undefined);
+    return gatherProxy(g.net, g.discovery?.resolution ?? null, g.parsed.host, known ? await known : undefined, g.options.speculative !== false);
   },
 };

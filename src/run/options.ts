@@ -18,6 +18,11 @@ export interface RunOptions {
   /** --backend url */
   backend: string | null;
   trace?: (serverName: string, e: TraceEvent) => void;
+  /**
+   * Send requests whose need is not known yet, to save round trips (default true). A batch turns
+   * it off: there CPU, not round trips, is the limit (docs/performance.md).
+   */
+  speculative?: boolean;
 }
 
 export const DEFAULT_TIMEOUT_S = 20;

@@ -44,6 +44,8 @@ export async function runServers(names: string[], opts: RunOptions, concurrency 
   const workers = Math.min(concurrency, names.length);
   // One name (or a handful) needs no admission control, and tests with one lab name stay exact.
   const gate = workers > LoadGate.MIN_IN_FLIGHT ? new LoadGate(workers) : null;
+  // Many names at once: CPU is the limit, not round trips — no speculative probes.
+  if (gate) opts = { ...opts, speculative: false };
   let next = 0;
   const worker = async () => {
     for (;;) {
