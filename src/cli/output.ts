@@ -60,8 +60,13 @@ export async function emit(report: Report, evidence: ServerEvidence[] | null, op
     const { renderJunit } = await import('../report/junit.js');
     write(opts.junit, renderJunit(report), '--junit');
   }
-  const out = await renderFor(report, opts);
-  process.stdout.write(out.endsWith('\n') ? out : out + '\n');
+  if (opts.json) {
+    const { writeJson } = await import('../report/json.js');
+    await writeJson(report, process.stdout);
+  } else {
+    const out = await renderFor(report, opts);
+    process.stdout.write(out.endsWith('\n') ? out : out + '\n');
+  }
   if (process.env.GITHUB_ACTIONS === 'true') await githubActions(report);
   return exitCodeOf(report);
 }

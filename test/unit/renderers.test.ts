@@ -9,7 +9,8 @@ import { groupByStage, stageOf, STAGE_ORDER } from '../../src/report/stages.js';
 import { paint, shouldColour } from '../../src/report/colour.js';
 import { clean, displayWidth, wrapText } from '../../src/report/clean.js';
 import { renderText } from '../../src/report/text.js';
-import { renderJson } from '../../src/report/json.js';
+import { escapeRiskyJson, renderJson, renderJsonChunks, writeJson } from '../../src/report/json.js';
+import { PassThrough } from 'node:stream';
 import { renderJunit } from '../../src/report/junit.js';
 import { defaultRedact, escapeMarkdown, renderMarkdown } from '../../src/report/markdown.js';
 import { escapeData, escapeProperty, renderGithubAnnotations } from '../../src/report/github.js';
@@ -372,6 +373,25 @@ describe('JSON renderer and schema', () => {
     assert.ok(out.endsWith('}\n'));
     assert.ok(out.startsWith('{\n  "schemaVersion": 1,'));
     assert.deepEqual(JSON.parse(out), report);
+  });
+
+  test('written piece by piece, it is JSON.stringify(report, null, 2) exactly', async () => {
+    const reference = (r: unknown) => escapeRiskyJson(JSON.stringify(r, null, 2)) + '\n';
+    const one = sampleReport();
+    const many: Report = { ...one, servers: [...one.servers, ...one.servers, { ...one.servers[0]!, serverName: 'bidi\u202e.example', checks: [] }] };
+    const none: Report = { ...one, servers: [] };
+    for (const r of [one, many, none]) {
+      assert.equal(renderJson(r), reference(r));
+      // one piece per server between the head and the tail
+      if (r.servers.length > 0) assert.equal([...renderJsonChunks(r)].length, r.servers.length + 1);
+      // through a stream that applies back-pressure
+      const sink = new PassThrough({ highWaterMark: 16 });
+      const got: Buffer[] = [];
+      sink.on('data', (d: Buffer) => got.push(d));
+      await writeJson(r, sink);
+      assert.equal(Buffer.concat(got).toString('utf8'), reference(r));
+    }
+    assert.ok(renderJson(many).includes('bidi\\u202e.example'));
   });
 
   test('the sample report validates; broken reports do not', () => {
