@@ -1,5 +1,6 @@
 /**
- * A throw-away certificate authority for the lab, minted with node-forge (RSA-2048, SHA-256).
+ * A throw-away certificate authority for the lab, minted with node-forge (RSA-2048 issuers,
+ * SHA-256 signatures; leaves RSA-2048 or, with `keyType: 'ecdsa'`, ECDSA P-256).
  *
  * Everything here is for tests and the demo lab only: keys are generated once per process
  * (RSA key generation is the slow part) by node:crypto and reused, so creating dozens of
@@ -49,6 +50,7 @@ export interface IssuedCert {
   chainPem: string;
   /** leaf + all intermediates, regardless of `omitIntermediates` */
   fullChainPem: string;
+  /** forge's view of the certificate (for an ECDSA leaf its publicKey is a placeholder: use certPem) */
   cert: forge.pki.Certificate;
 }
 
@@ -77,6 +79,12 @@ export interface LeafOptions {
   omitIntermediates?: boolean;
   /** include the serverAuth extended key usage (default true) */
   serverAuth?: boolean;
+  /**
+   * The leaf's key: `rsa` (RSA-2048, the default) or `ecdsa` (P-256, what Caddy and certbot
+   * issue by default; a server's handshake signature costs ~50 µs instead of ~1 ms). Ignored
+   * with `selfSigned` (always RSA).
+   */
+  keyType?: 'rsa' | 'ecdsa';
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -116,6 +124,57 @@ function getLeafKey(): PooledKey {
 
 function getSelfSignedKey(): PooledKey {
   return (selfSignedKey ??= makeKey());
+}
+
+interface EcKey {
+  pem: string;
+  /** SubjectPublicKeyInfo, DER as a forge binary string */
+  spkiDer: string;
+  /** SHA-1 of the subjectPublicKey BIT STRING contents (RFC 5280 §4.2.1.2 method 1), hex */
+  ski: string;
+}
+let ecLeafKey: EcKey | null = null;
+
+function getEcLeafKey(): EcKey {
+  if (ecLeafKey) return ecLeafKey;
+  const { privateKey, publicKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const spki = publicKey.export({ format: 'der', type: 'spki' });
+  const point = forge.asn1.fromDer(spki.toString('binary')).value[1] as forge.asn1.Asn1;
+  // BIT STRING value: one byte of unused bits, then the point
+  const ski = crypto.createHash('sha1').update(Buffer.from((point.value as string).slice(1), 'binary')).digest('hex');
+  const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+  return (ecLeafKey = { pem, spkiDer: spki.toString('binary'), ski });
+}
+
+/**
+ * Sign `cert` with an RSA issuer key, with `spkiDer` as its subject public key. forge encodes
+ * only RSA keys, so the TBSCertificate it builds (around a placeholder RSA key) gets its
+ * subjectPublicKeyInfo replaced before it is signed. Returns the certificate, PEM.
+ */
+function signWithForeignKey(cert: forge.pki.Certificate, spkiDer: string, issuerKey: forge.pki.rsa.PrivateKey): string {
+  const asn1 = forge.asn1;
+  const oid = pki.oids.sha256WithRSAEncryption!;
+  cert.siginfo.algorithmOid = oid;
+  cert.signatureOid = oid;
+  // (getTBSCertificate is public in forge, missing from its type definitions)
+  const tbs = (pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 }).getTBSCertificate(cert);
+  const fields = tbs.value as forge.asn1.Asn1[];
+  // version [0], serialNumber, signature, issuer, validity, subject, subjectPublicKeyInfo, …
+  fields[6] = asn1.fromDer(spkiDer);
+  const tbsDer = asn1.toDer(tbs).getBytes();
+  const md = forge.md.sha256.create();
+  md.update(tbsDer);
+  const signature = issuerKey.sign(md);
+  const algorithm = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
+    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OID, false, asn1.oidToDer(oid).getBytes()),
+    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.NULL, false, ''),
+  ]);
+  const certAsn1 = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
+    tbs,
+    algorithm,
+    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.BITSTRING, false, String.fromCharCode(0) + signature),
+  ]);
+  return forge.pem.encode({ type: 'CERTIFICATE', body: asn1.toDer(certAsn1).getBytes() }).replace(/\r\n/g, '\n');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -254,6 +313,7 @@ export function issueCert(issuer: CertAuthority | null, opts: LeafOptions = {}):
   const selfSigned = opts.selfSigned === true;
   if (!selfSigned && !issuer) throw new Error('issueCert: an issuer is required unless selfSigned');
   const k = selfSigned ? getSelfSignedKey() : getLeafKey();
+  const ec = !selfSigned && opts.keyType === 'ecdsa' ? getEcLeafKey() : null;
   const cn = opts.commonName ?? dnsNames[0] ?? ips[0] ?? 'fedcheck-lab leaf';
   const cert = baseCert(k.forgePublic, cn, opts.notBefore ?? new Date(now - HOUR), opts.notAfter ?? new Date(now + 90 * DAY));
   cert.setIssuer(selfSigned ? cert.subject.attributes : issuer!.cert.subject.attributes);
@@ -263,19 +323,24 @@ export function issueCert(issuer: CertAuthority | null, opts: LeafOptions = {}):
   ];
   const ext: Array<Record<string, unknown>> = [
     { name: 'basicConstraints', cA: false, critical: true },
-    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-    { name: 'subjectKeyIdentifier' },
+    // keyEncipherment is for RSA key transport; an ECDSA key only signs
+    { name: 'keyUsage', digitalSignature: true, keyEncipherment: !ec, critical: true },
+    ec ? { name: 'subjectKeyIdentifier', subjectKeyIdentifier: ec.ski } : { name: 'subjectKeyIdentifier' },
   ];
   if (opts.serverAuth !== false) ext.push({ name: 'extKeyUsage', serverAuth: true });
   if (altNames.length) ext.push({ name: 'subjectAltName', altNames });
   if (!selfSigned) ext.push({ name: 'authorityKeyIdentifier', keyIdentifier: skiOf(issuer!.cert) });
   cert.setExtensions(ext);
-  cert.sign(selfSigned ? k.forgeKey : issuer!.key, forge.md.sha256.create());
-  const certPem = toPem(cert);
+  let certPem: string;
+  if (ec) certPem = signWithForeignKey(cert, ec.spkiDer, issuer!.key);
+  else {
+    cert.sign(selfSigned ? k.forgeKey : issuer!.key, forge.md.sha256.create());
+    certPem = toPem(cert);
+  }
   const intermediates = selfSigned ? '' : issuer!.chainPem;
   return {
     certPem,
-    keyPem: k.pem,
+    keyPem: ec ? ec.pem : k.pem,
     cert,
     chainPem: opts.omitIntermediates ? certPem : certPem + intermediates,
     fullChainPem: certPem + intermediates,

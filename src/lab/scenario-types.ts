@@ -25,6 +25,8 @@ export interface LabCertSpec {
   untrusted?: boolean;
   /** issued by an intermediate that the server does not send */
   omitIntermediate?: boolean;
+  /** the leaf's key (default `ecdsa`, P-256, as Caddy and certbot issue; `rsa`: RSA-2048) */
+  keyType?: 'rsa' | 'ecdsa';
 }
 
 /** A canned HTTP response. `body` objects are sent as JSON. */

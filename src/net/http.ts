@@ -408,6 +408,10 @@ export class Connection {
         // undici's default (blocking unless HEAD) holds the next pipelined request until this
         // one's headers arrive: one extra round trip per probe on the shared connection.
         blocking: false,
+        // undici counts only GET and HEAD as idempotent and sends nothing else while a request is
+        // in flight: a CORS preflight (OPTIONS, idempotent by RFC 9110 §9.2.2) queued behind a GET
+        // waited a round trip for it, and every request behind the preflight too.
+        idempotent: method === 'GET' || method === 'HEAD' || method === 'OPTIONS',
       })]);
       phase = 'http';
       const chunks: Buffer[] = [];

@@ -369,7 +369,8 @@ export const rawBehaviours: Behaviour[] = [
       assert.equal(r.report.resolution?.method, 'default-port');
       const [web, hs, m443, m8448, evil] = r.lab.raw;
       assert.ok(web!.requests.length > 0 && hs!.requests.length > 0, 'the web server and the homeserver were asked');
-      assert.equal(m443!.requests.length + m8448!.requests.length + evil!.requests.length, 0, 'nothing may go to the names in the hostile value');
+      const strays = [m443!, m8448!, evil!].flatMap((h, i) => h.requests.map((q) => `${['matrix:443', 'matrix:8448', 'evil:443'][i]} ${q.target} ${JSON.stringify(q.headers)}`));
+      assert.equal(strays.length, 0, `nothing may go to the names in the hostile value; got:\n${strays.join('\n')}`);
       for (const host of r.lab.raw) {
         for (const q of host.requests) {
           assert.ok(!q.headers.some(([k]) => /injected/i.test(k)), `injected header received: ${JSON.stringify(q.headers)}`);

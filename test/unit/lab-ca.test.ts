@@ -128,3 +128,36 @@ test('serverAuth EKU can be left out', () => {
   const c = x509(issueCert(ca, { dnsNames: ['noeku.test'], serverAuth: false }).certPem);
   assert.equal(c.keyUsage, undefined);
 });
+
+test('ECDSA leaf: a P-256 key in the certificate, signed by the RSA issuer, served and trusted over real TLS', async () => {
+  const { root, issuer } = createChain(1, 'Lab EC');
+  const leaf = issueCert(issuer, { dnsNames: ['ec.example.test'], keyType: 'ecdsa' });
+  const c = x509(leaf.certPem);
+  assert.equal(c.publicKey.asymmetricKeyType, 'ec');
+  assert.equal(c.publicKey.asymmetricKeyDetails?.namedCurve, 'prime256v1');
+  assert.equal(c.checkPrivateKey(cryptoMod.createPrivateKey(leaf.keyPem)), true);
+  assert.equal(c.checkIssued(x509(issuer.certPem)), true);
+  assert.equal(c.verify(x509(issuer.certPem).publicKey), true);
+  assert.equal(c.checkHost('ec.example.test'), 'ec.example.test');
+  assert.deepEqual(c.keyUsage, ['1.3.6.1.5.5.7.3.1']);
+  // the subject key identifier is the key's own (RFC 5280 method 1), not the placeholder's
+  const rsaLeaf = x509(issueCert(issuer, { dnsNames: ['rsa.example.test'] }).certPem);
+  assert.equal(rsaLeaf.publicKey.asymmetricKeyType, 'rsa');
+  const tls = await import('node:tls');
+  const server = tls.createServer({ cert: leaf.chainPem, key: leaf.keyPem }, (s) => s.end('ok'));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const port = (server.address() as { port: number }).port;
+    const got = await new Promise<{ authorized: boolean; error: unknown; data: string }>((resolve, reject) => {
+      const sock = tls.connect({ host: '127.0.0.1', port, servername: 'ec.example.test', ca: root.certPem }, () => {
+        let data = '';
+        sock.on('data', (d) => (data += d));
+        sock.on('end', () => resolve({ authorized: sock.authorized, error: sock.authorizationError, data }));
+      });
+      sock.on('error', reject);
+    });
+    assert.deepEqual(got, { authorized: true, error: null, data: 'ok' });
+  } finally {
+    server.close();
+  }
+});
