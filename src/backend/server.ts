@@ -134,9 +134,37 @@ const AUTH_ROUTES: Array<{ re: RegExp; errcode: string; error: string }> = [
   { re: /^\/_matrix\/media\/(v3|r0)\/upload$/, errcode: 'M_MISSING_TOKEN', error: 'Missing access token' },
 ];
 
-/** Start the stand-in backend. Resolves once it listens. */
-export async function startBackend(opts: BackendOptions): Promise<RunningBackend> {
-  const { host, port } = parseListen(opts.listen ?? '127.0.0.1:8008');
+/**
+ * A request as the stand-in's logic sees it: what arrived, as Node's HTTP server parsed it. Its
+ * HTTP server builds one from each IncomingMessage; the lab's reverse proxy builds one for the
+ * request it forwards (src/lab/lab-proxy.ts).
+ */
+export interface BackendRequest {
+  /** the raw request target (bytes as latin1, as Node keeps `req.url`) */
+  url: string;
+  method: string;
+  httpVersion: string;
+  /** header names and values in the order received, flattened (as `req.rawHeaders`) */
+  rawHeaders: string[];
+  /** lower-case names (as `req.headers`) */
+  headers: http.IncomingHttpHeaders;
+  /** the peer, as the backend sees it (the proxy) */
+  remoteAddress: string;
+  remotePort: number;
+  /** the request body */
+  body: NodeJS.ReadableStream;
+}
+
+/** The stand-in's request logic, without a listener. */
+export interface BackendLogic {
+  serverName: string;
+  keyId: string;
+  publicKey: string;
+  handle(req: BackendRequest, res: http.ServerResponse): void;
+}
+
+/** The request logic of {@link startBackend} (every option but `listen`). */
+export function createBackendLogic(opts: Omit<BackendOptions, 'listen'>): BackendLogic {
   const key = opts.signingKey ?? generateSigningKey();
   const serverName = opts.serverName;
   const echoEnabled = opts.echo !== false;
@@ -156,7 +184,7 @@ export async function startBackend(opts: BackendOptions): Promise<RunningBackend
       key.seed,
     );
 
-  const sendEcho = (req: http.IncomingMessage, res: http.ServerResponse, probe: string | null): void => {
+  const sendEcho = (req: BackendRequest, res: http.ServerResponse, probe: string | null): void => {
     const headers = rawHeaderPairs(req.rawHeaders);
     const cl = headerValue(headers, 'content-length');
     let bodyLength = 0;
@@ -169,51 +197,41 @@ export async function startBackend(opts: BackendOptions): Promise<RunningBackend
         probe,
         server: BACKEND_SERVER_NAME,
         serverName,
-        ...targetFields(Buffer.from(req.url ?? '', 'latin1')),
-        method: req.method ?? '',
+        ...targetFields(Buffer.from(req.url, 'latin1')),
+        method: req.method,
         httpVersion: req.httpVersion,
         headers,
         bodyLength,
         declaredLength: cl !== undefined && /^\d+$/.test(cl) ? Number(cl) : null,
-        remoteAddress: req.socket.remoteAddress ?? '',
-        remotePort: req.socket.remotePort ?? 0,
+        remoteAddress: req.remoteAddress,
+        remotePort: req.remotePort,
       };
       json(res, 200, rec);
     };
-    req.on('data', (c: Buffer) => {
+    req.body.on('data', (c: Buffer) => {
       bodyLength += c.length;
     });
-    req.on('end', answer);
-    req.on('error', () => undefined);
+    req.body.on('end', answer);
+    req.body.on('error', () => undefined);
   };
 
-  const server = http.createServer(
-    {
-      // Be as permissive as Node allows: the point is to see what the proxy sent.
-      insecureHTTPParser: true,
-      maxHeaderSize: 128 * 1024,
-      requireHostHeader: false,
-      keepAliveTimeout: 30_000,
-    },
-    (req, res) => {
-      // Node keeps req.url as the raw target, decoded from bytes as latin1.
-      const target = req.url ?? '';
-      const probeHeader = req.headers[PROBE_HEADER];
-      const probe = Array.isArray(probeHeader) ? probeHeader[0]! : probeHeader ?? null;
-      const pathOnly = target.split('?')[0]!;
-      log?.(`${req.socket.remoteAddress} ${req.method} ${Buffer.from(target, 'latin1').toString('utf8')} HTTP/${req.httpVersion}${probe ? ' (probe)' : ''}`);
-      if (echoEnabled && (probe !== null || pathOnly.startsWith(ECHO_PREFIX + '/') || pathOnly === ECHO_PREFIX)) {
-        sendEcho(req, res, probe);
-        return;
-      }
-      // From here on: a homeserver. Drain any body first.
-      req.resume();
-      req.on('end', () => route(req, res, pathOnly));
-    },
-  );
+  const handle = (req: BackendRequest, res: http.ServerResponse): void => {
+    const target = req.url;
+    const probeHeader = req.headers[PROBE_HEADER];
+    const probe = Array.isArray(probeHeader) ? probeHeader[0]! : probeHeader ?? null;
+    const pathOnly = target.split('?')[0]!;
+    log?.(`${req.remoteAddress} ${req.method} ${Buffer.from(target, 'latin1').toString('utf8')} HTTP/${req.httpVersion}${probe ? ' (probe)' : ''}`);
+    if (echoEnabled && (probe !== null || pathOnly.startsWith(ECHO_PREFIX + '/') || pathOnly === ECHO_PREFIX)) {
+      sendEcho(req, res, probe);
+      return;
+    }
+    // From here on: a homeserver. Drain any body first.
+    req.body.resume();
+    req.body.on('end', () => route(req, res, pathOnly));
+  };
 
-  const route = (req: http.IncomingMessage, res: http.ServerResponse, path: string): void => {
-    const method = req.method ?? 'GET';
+  const route = (req: BackendRequest, res: http.ServerResponse, path: string): void => {
+    const method = req.method || 'GET';
     if (method === 'OPTIONS') {
       res.writeHead(204, {
         'access-control-allow-origin': '*',
@@ -256,6 +274,42 @@ export async function startBackend(opts: BackendOptions): Promise<RunningBackend
     }
     json(res, 404, { errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' });
   };
+
+  return { serverName, keyId: key.keyId, publicKey: key.publicKey, handle };
+}
+
+/** Start the stand-in backend. Resolves once it listens. */
+export async function startBackend(opts: BackendOptions): Promise<RunningBackend> {
+  const { host, port } = parseListen(opts.listen ?? '127.0.0.1:8008');
+  const logic = createBackendLogic(opts);
+  const { serverName } = logic;
+  const echoEnabled = opts.echo !== false;
+  const log = opts.log;
+
+  const server = http.createServer(
+    {
+      // Be as permissive as Node allows: the point is to see what the proxy sent.
+      insecureHTTPParser: true,
+      maxHeaderSize: 128 * 1024,
+      requireHostHeader: false,
+      keepAliveTimeout: 30_000,
+    },
+    (req, res) =>
+      logic.handle(
+        {
+          // Node keeps req.url as the raw target, decoded from bytes as latin1.
+          url: req.url ?? '',
+          method: req.method ?? '',
+          httpVersion: req.httpVersion,
+          rawHeaders: req.rawHeaders,
+          headers: req.headers,
+          remoteAddress: req.socket.remoteAddress ?? '',
+          remotePort: req.socket.remotePort ?? 0,
+          body: req,
+        },
+        res,
+      ),
+  );
 
   // Requests Node's parser refuses: echo them from the raw bytes, then close.
   server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: net.Socket) => {
@@ -307,8 +361,8 @@ export async function startBackend(opts: BackendOptions): Promise<RunningBackend
     port: addr.port,
     url: `http://${net.isIPv6(addr.address) ? `[${addr.address}]` : addr.address}:${addr.port}`,
     serverName,
-    keyId: key.keyId,
-    publicKey: key.publicKey,
+    keyId: logic.keyId,
+    publicKey: logic.publicKey,
     stop: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();

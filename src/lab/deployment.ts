@@ -12,7 +12,7 @@ import { startDnsServer, type LabDnsServer } from './dns-server.js';
 import { startHost, type LabHost, type HostTls } from './http-host.js';
 import { homeserverHandler, type KeyOverrides, type StaticResponse } from './homeserver.js';
 import { generateSigningKey } from '../core/signing.js';
-import { startBackend, type RunningBackend } from '../backend/server.js';
+import { createBackendLogic, type BackendLogic } from '../backend/server.js';
 import { labProxyHandler } from './lab-proxy.js';
 import type { LabCertSpec, LabHostSpec, LabResponse, Scenario } from './scenario-types.js';
 import type { RunOptions } from '../run/options.js';
@@ -155,7 +155,7 @@ export async function startLab(scenario: Scenario, opts: LabOptions = {}): Promi
   const rttMs = opts.rttMs ?? 0;
   const { root } = labCas();
   const hosts: LabHost[] = [];
-  const backends = new Map<string, RunningBackend>();
+  const backends = new Map<string, BackendLogic>();
   let dns: LabDnsServer | null = null;
   const dir = mkdtempSync(join(tmpdir(), 'fedcheck-lab-'));
   const caFile = join(dir, 'lab-ca.pem');
@@ -178,10 +178,11 @@ export async function startLab(scenario: Scenario, opts: LabOptions = {}): Promi
       }
     }
     const keyRing: KeyRing = new Map();
-    // One stand-in backend per proxied server name, behind the lab proxies.
+    // One stand-in backend per proxied server name, behind the lab proxies (handed each request
+    // in-process: see lab-proxy.ts).
     for (const h of specs) {
       if (h.proxy && !backends.has(h.proxy.serverName)) {
-        backends.set(h.proxy.serverName, await startBackend({ listen: '127.0.0.1:0', serverName: h.proxy.serverName }));
+        backends.set(h.proxy.serverName, createBackendLogic({ serverName: h.proxy.serverName }));
       }
     }
     const settled = await Promise.allSettled(
@@ -190,7 +191,7 @@ export async function startLab(scenario: Scenario, opts: LabOptions = {}): Promi
           // Addresses off loopback (e.g. a private-range target) are served on loopback and mapped.
           address: bindAddress(h.address),
           tls: h.tls ? certFor(h.tls) : null,
-          handler: h.proxy ? labProxyHandler(backends.get(h.proxy.serverName)!.url, h.proxy) : handlerFor(h, keyRing),
+          handler: h.proxy ? labProxyHandler(backends.get(h.proxy.serverName)!, h.proxy) : handlerFor(h, keyRing),
           rttMs,
           ...(h.fault ? { fault: h.fault } : {}),
         }),
@@ -229,12 +230,12 @@ export async function startLab(scenario: Scenario, opts: LabOptions = {}): Promi
       runOptions,
       cliArgs,
       async stop() {
-        await Promise.all([d.stop(), ...hosts.map((h) => h.stop()), ...[...backends.values()].map((b) => b.stop())]);
+        await Promise.all([d.stop(), ...hosts.map((h) => h.stop())]);
         rmSync(dir, { recursive: true, force: true });
       },
     };
   } catch (e) {
-    await Promise.all([dns?.stop(), ...hosts.map((h) => h.stop()), ...[...backends.values()].map((b) => b.stop())]);
+    await Promise.all([dns?.stop(), ...hosts.map((h) => h.stop())]);
     rmSync(dir, { recursive: true, force: true });
     throw e;
   }
