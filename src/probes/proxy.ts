@@ -520,17 +520,12 @@ export async function probeProxy(ctx: NetContext, input: ProxyProbeInput): Promi
   try {
     const hpSpecs = ([{}, { 'X-Forwarded-For': SPOOFED_XFF }] as Array<Record<string, string>>).map((extra: Record<string, string>) => ({ extra, answer: send({ path: detectPath, hostHeader, headers: probeHeaders(extra) }) }));
     const adminJobs = ADMIN_PROBES.map((a) => ({ a, answer: send({ path: a.target, hostHeader, headers: probeHeaders() }) }));
-    const pairs = liveRoutingPairs(role, nonce).map((p) => ({
-      p,
-      control: send({ path: p.control, hostHeader, maxBodyBytes: 8192 }),
-      test: send({ path: p.test, hostHeader, maxBodyBytes: 8192 }),
-    }));
     const probes = buildProbeSet(role, nonce);
     const rawServers: Array<string | null> = [];
     const rawAddresses: Array<string | null> = [];
-    const sendTargetProbes = () => ({
-      viaClient: probes.filter((p) => !p.raw).map((p) => ({ p, answer: send({ path: p.target, hostHeader, headers: probeHeaders() }) })),
-      raws: Promise.all(
+    const sendViaClient = () => probes.filter((p) => !p.raw).map((p) => ({ p, answer: send({ path: p.target, hostHeader, headers: probeHeaders() }) }));
+    const startRaws = () =>
+      Promise.all(
         probes.filter((p) => p.raw).map(async (p): Promise<TargetProbeResult> => {
           const head = requestHead('GET', p.target, hostHeader, { 'User-Agent': ua, Accept: 'application/json', ...probeHeaders(), Connection: 'close' });
           const r = await rawRequest(ctx, endpoint, head, { waitMs: ctx.stepTimeoutMs });
@@ -545,9 +540,8 @@ export async function probeProxy(ctx: NetContext, input: ProxyProbeInput): Promi
             ms: r.ms,
           };
         }),
-      ),
-    });
-    let targetProbes = speculative ? sendTargetProbes() : null;
+      );
+    let raws = speculative ? startRaws() : null;
     const uploadServers: Array<string | null> = [];
     const uploadAddresses: Array<string | null> = [];
     const upload =
@@ -557,7 +551,20 @@ export async function probeProxy(ctx: NetContext, input: ProxyProbeInput): Promi
             uploadServers.push(firstHeader(r.headers, 'server'));
           }, probeHeaders)
         : Promise.resolve(null);
-    const allAnswers = () => [...hpSpecs.map((h) => h.answer), ...adminJobs.map((a) => a.answer), ...pairs.flatMap((p) => [p.control, p.test]), ...(targetProbes?.viaClient.map((v) => v.answer) ?? []), targetProbes?.raws, upload];
+    // Every lane, raw socket and the upload socket is opening now. Let them (and those of the
+    // run's other probes) connect and send their ClientHellos before the bulk of the requests is
+    // built: a handshake takes two round trips, ample time to queue the rest, while building it
+    // first (~10 ms of CPU for both addresses) delayed every handshake of the run by as much.
+    // (Two turns: sockets opened in this poll phase report their connections in the next one;
+    // a single setImmediate would run before it.)
+    await new Promise<void>((r) => setImmediate(() => setImmediate(r)));
+    const pairs = liveRoutingPairs(role, nonce).map((p) => ({
+      p,
+      control: send({ path: p.control, hostHeader, maxBodyBytes: 8192 }),
+      test: send({ path: p.test, hostHeader, maxBodyBytes: 8192 }),
+    }));
+    let viaClient = speculative ? sendViaClient() : null;
+    const allAnswers = () => [...hpSpecs.map((h) => h.answer), ...adminJobs.map((a) => a.answer), ...pairs.flatMap((p) => [p.control, p.test]), ...(viaClient?.map((v) => v.answer) ?? []), raws, upload];
 
     // 1. Who answers? The plain header probe is the request the mode is told by.
     const det = await hpSpecs[0]!.answer;
@@ -581,19 +588,20 @@ export async function probeProxy(ctx: NetContext, input: ProxyProbeInput): Promi
     const summarise = (ex: HttpExchange, echo: EchoRecord | null) => (ex.response && !echo ? summariseResponse(ex.response.status, ex.response.headers, ex.response.body) : null);
     if (ev.mode === 'exact') {
       // 2. Target probes (staged: sent now, on the lanes the header probes opened)
-      targetProbes ??= sendTargetProbes();
+      viaClient ??= sendViaClient();
+      raws ??= startRaws();
       const clientResults = await Promise.all(
-        targetProbes.viaClient.map(async ({ p, answer }): Promise<TargetProbeResult> => {
+        viaClient.map(async ({ p, answer }): Promise<TargetProbeResult> => {
           const ex = await answer;
           noteServer(ex.response ? firstHeader(ex.response.headers, 'server') : null);
           const echo = ex.response ? parseEcho(ex.response.body) : null;
           return { probe: p, echo: echo ? echoSummary(echo) : null, response: summarise(ex, echo), error: ex.error, ms: ex.ms };
         }),
       );
-      const raws = await targetProbes.raws;
+      const rawResults = await raws;
       for (const s of rawServers) noteServer(s);
       for (const a of rawAddresses) ev.clientAddress ??= a;
-      ev.targets = [...clientResults, ...raws];
+      ev.targets = [...clientResults, ...rawResults];
       // 3. Forwarded headers
       const [plain, spoofed] = await Promise.all(
         hpSpecs.map(async ({ extra, answer }): Promise<HeaderProbeResult> => {
@@ -636,7 +644,7 @@ export async function probeProxy(ctx: NetContext, input: ProxyProbeInput): Promi
     for (const s of uploadServers) noteServer(s);
     for (const a of uploadAddresses) ev.clientAddress ??= a;
     // speculative raw probes the mode did not need: their sockets end with them
-    if (ev.mode !== 'exact' && targetProbes) await targetProbes.raws;
+    if (ev.mode !== 'exact' && raws) await raws;
   } finally {
     await Promise.all(conns.map((c) => c.close()));
     ev.serverHeaders = [...servers.entries()].sort((a, b) => b[1] - a[1]).map(([s]) => s);
