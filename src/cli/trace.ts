@@ -98,7 +98,8 @@ function formatTls(t: TlsEvidence, ms: number | undefined, nowMs: number, peer?:
     }
   }
   const verdict = t.chainAuthorized ? 'trusted' : `NOT trusted (${sanitize(t.chainError ?? 'unknown reason', 120)})`;
-  lines.push(`  chain:   ${chain.length} certificate${chain.length === 1 ? '' : 's'} sent; ${verdict}${t.sessionReused ? '; session resumed' : ''}`);
+  const shape = t.chainLeafOnly ? 'verified, leaf kept' : `${chain.length} certificate${chain.length === 1 ? '' : 's'} sent`;
+  lines.push(`  chain:   ${shape}; ${verdict}${t.sessionReused ? '; session resumed' : ''}`);
   return lines;
 }
 

@@ -147,6 +147,13 @@ export interface TlsEvidence {
    * Absent = checked.
    */
   chainChecked?: false;
+  /**
+   * true: the chain was verified (`chainAuthorized`, `chainError`) but only its leaf is kept in
+   * `chain` — the connections of the well-known and client fetches, where what matters is whether
+   * an HTTPS client accepts the certificate for the name. The per-address probe connections keep
+   * the whole chain, which the tls check judges. Absent = the whole chain.
+   */
+  chainLeafOnly?: true;
 }
 
 export interface HttpResponseEvidence {

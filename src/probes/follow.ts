@@ -54,7 +54,7 @@ export class ConnectionPool {
     for (;;) {
       const ep = state.endpoints[Math.min(state.index, state.endpoints.length - 1)]!;
       if (!state.conn) {
-        state.conn = new Connection(this.ctx, { scheme, address: ep.address, port: ep.port, servername: scheme === 'https' && !net.isIP(host) ? host : null });
+        state.conn = new Connection(this.ctx, { scheme, address: ep.address, port: ep.port, servername: scheme === 'https' && !net.isIP(host) ? host : null }, { wholeChain: false });
         this.conns.add(state.conn);
       }
       const conn = state.conn;

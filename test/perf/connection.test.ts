@@ -104,3 +104,48 @@ test('one TLS context per run; no session is resumed; extra CAs stay out of the 
   await c.close();
   assert.equal(x.tls?.chainAuthorized, false, 'without --cacert the lab CA is not trusted');
 });
+
+test('a leaf-only connection verifies the chain without building the detailed chain; a probe connection keeps the whole chain', async () => {
+  const tlsMod = await import('node:tls');
+  const name = 'leaf.perf.test';
+  const good = await startHost({ address: '127.0.0.33', tls: certFor({ names: [name] }), handler: (_q, r) => r.end('ok') });
+  const bad = await startHost({ address: '127.0.0.34', tls: certFor({ names: [name], untrusted: true }), handler: (_q, r) => r.end('ok') });
+  hosts.push(good, bad);
+  const opts = runOptions([]);
+  const ctx = makeNetContext(opts, prepare(opts), Date.now() + 10_000, 'perf');
+  const proto = tlsMod.TLSSocket.prototype;
+  const original = proto.getPeerCertificate;
+  let detailedCalls = 0;
+  proto.getPeerCertificate = function (this: InstanceType<typeof tlsMod.TLSSocket>, detailed?: boolean) {
+    if (detailed) detailedCalls++;
+    return original.call(this, detailed as true);
+  } as typeof original;
+  try {
+    const ask = async (host: LabHost, wholeChain: boolean) => {
+      const c = new Connection(ctx, { scheme: 'https', address: host.address, port: host.port, servername: name }, { wholeChain });
+      const ex = await c.request({ path: '/', hostHeader: name });
+      await c.close();
+      return ex;
+    };
+    detailedCalls = 0;
+    const leafOnly = await ask(good, false);
+    assert.equal(detailedCalls, 0, 'no detailed chain was built for a leaf-only connection');
+    assert.equal(leafOnly.response?.status, 200);
+    assert.equal(leafOnly.tls?.chainAuthorized, true);
+    assert.equal(leafOnly.tls?.chainLeafOnly, true);
+    assert.equal(leafOnly.tls?.chain.length, 1);
+    assert.equal(new X509Certificate(Buffer.from(leafOnly.tls!.chain[0]!, 'base64')).checkHost(name), name);
+    // an untrusted chain is still reported as such
+    const untrusted = await ask(bad, false);
+    assert.equal(untrusted.tls?.chainAuthorized, false);
+    assert.ok(untrusted.tls?.chainError, 'the verification error is kept');
+    assert.equal(untrusted.tls?.chain.length, 1);
+    detailedCalls = 0;
+    const whole = await ask(good, true);
+    assert.equal(detailedCalls, 1, 'the probe connection builds the detailed chain once');
+    assert.equal(whole.tls?.chainLeafOnly, undefined);
+    assert.ok(whole.tls!.chain.length >= 2, `whole chain kept (${whole.tls!.chain.length})`);
+  } finally {
+    proto.getPeerCertificate = original;
+  }
+});
