@@ -43,6 +43,8 @@ export interface NetContext {
   family: 0 | 4 | 6;
   userAgent: string;
   trace?: (e: TraceEvent) => void;
+  /** the per-address probe connections of this run, lent to other probes of the same address */
+  share?: ConnectionShare;
 }
 
 export interface Endpoint {
@@ -527,6 +529,49 @@ export class Connection {
       this.sockets.clear();
       void this.client.destroy().catch(() => undefined);
     });
+  }
+}
+
+/**
+ * The per-address probe connections of one run, lent to the other probes of the same address
+ * that need only a request or two on it (the compatibility probe): each handshake costs both ends
+ * about a millisecond of CPU, the largest per-connection cost of a batch. A borrower's requests
+ * are queued behind the owner's, so nothing it does can disturb them; the connection is closed
+ * when its last user is done.
+ */
+export class ConnectionShare {
+  private readonly entries = new Map<string, { conn: Connection; users: number }>();
+  private readonly keys = new Map<Connection, string>();
+
+  private static key(ep: Endpoint): string {
+    return `${ep.scheme}|${ep.address}|${ep.port}|${ep.servername ?? ''}`;
+  }
+
+  /** The owner's connection, with one user (the owner). */
+  register(conn: Connection): void {
+    const key = ConnectionShare.key(conn.endpoint);
+    if (this.entries.has(key)) return;
+    this.entries.set(key, { conn, users: 1 });
+    this.keys.set(conn, key);
+  }
+
+  /** The registered connection to exactly this endpoint, one more user; null if there is none. */
+  borrow(ep: Endpoint): Connection | null {
+    const e = this.entries.get(ConnectionShare.key(ep));
+    if (!e) return null;
+    e.users++;
+    return e.conn;
+  }
+
+  /** One user fewer; the last one closes the connection. An unshared connection is closed. */
+  async release(conn: Connection): Promise<void> {
+    const key = this.keys.get(conn);
+    const e = key !== undefined ? this.entries.get(key) : undefined;
+    if (!e) return conn.close();
+    if (--e.users > 0) return;
+    this.entries.delete(key!);
+    this.keys.delete(conn);
+    return conn.close();
   }
 }
 

@@ -53,6 +53,8 @@ async function probeOne(ctx: NetContext, resolution: Resolution, host: string, a
     servername: resolution.tlsServerName,
   };
   const conn = new Connection(ctx, endpoint);
+  // lent to the compatibility probe of this address (src/probes/client.ts)
+  ctx.share?.register(conn);
   const hostHeader = resolution.hostHeader;
   const base = `https://${hostHeader}`;
   try {
@@ -74,6 +76,6 @@ async function probeOne(ctx: NetContext, resolution: Resolution, host: string, a
       health,
     };
   } finally {
-    await conn.close();
+    await (ctx.share ? ctx.share.release(conn) : conn.close());
   }
 }

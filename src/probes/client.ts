@@ -294,17 +294,21 @@ export async function gatherCompatibility(ctx: NetContext, discovery: DiscoveryE
     seen.add(target);
     jobs.push((async () => {
       const mapped = ctx.connectMap.byAddress(address, t.port);
-      const conn = new Connection(ctx, {
-        scheme: 'https',
+      const endpoint = {
+        scheme: 'https' as const,
         address: mapped && net.isIP(mapped.host) ? mapped.host : address,
         port: mapped ? mapped.port : t.port,
         servername: r.tlsServerName,
-      }, { checkCertificate: false });
+      };
+      // The per-address probe's connection to this address (same endpoint, same SNI), this
+      // request queued behind its three; a connection of its own when there is none.
+      const shared = ctx.share?.borrow(endpoint) ?? null;
+      const conn = shared ?? new Connection(ctx, endpoint, { checkCertificate: false });
       try {
         const exchange = await conn.request({ path: '/_matrix/federation/v1/version', hostHeader: alt, url: `https://${alt}/_matrix/federation/v1/version`, maxBodyBytes: 4096, timeoutMs: budget });
         return { target, exchange };
       } finally {
-        await conn.close();
+        await (shared ? ctx.share!.release(shared) : conn.close());
       }
     })());
   }

@@ -9,7 +9,7 @@ import type { HttpExchange } from '../core/types.js';
 import { DnsClient } from '../net/dns.js';
 import { ConnectMap, parseConnectTo, parseResolve } from '../net/connect-map.js';
 import { buildTrust, type Trust } from '../net/trust.js';
-import { fetchUrl, type NetContext } from '../net/http.js';
+import { ConnectionShare, fetchUrl, type NetContext } from '../net/http.js';
 import { discover } from '../probes/resolve.js';
 import { probeAddresses } from '../probes/address.js';
 import { gatherers, type GatherContext } from '../probes/gatherers.js';
@@ -51,6 +51,7 @@ export function makeNetContext(opts: RunOptions, prep: Prepared, deadline: numbe
     stepTimeoutMs: Math.min(STEP_TIMEOUT_MS, opts.timeoutMs),
     family: opts.family,
     userAgent: `fedcheck/${VERSION}`,
+    share: new ConnectionShare(),
     ...(trace ? { trace } : {}),
   };
 }
