@@ -68,6 +68,10 @@ export interface SigningKey {
 const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 const SPKI_ED25519_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 
+/** Verification KeyObjects by raw key (base64url): every address of a server serves the same key. */
+const publicKeys = new Map<string, crypto.KeyObject>();
+const PUBLIC_KEY_CACHE = 256;
+
 /** KeyObjects by seed: building one costs ~0.5 ms, and a stand-in signs every keys request. */
 const privateKeys = new Map<string, crypto.KeyObject>();
 const PRIVATE_KEY_CACHE = 64;
@@ -191,10 +195,17 @@ export function verifyJsonSignature(
     if (!raw) return { ok: false, reason: 'public key is not valid base64' };
     if (raw.length !== 32) return { ok: false, reason: `public key is ${raw.length} bytes, expected 32` };
     let key: crypto.KeyObject;
-    try {
-      key = crypto.createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') }, format: 'jwk' });
-    } catch (err) {
-      return { ok: false, reason: `public key rejected: ${(err as Error).message}` };
+    const x = raw.toString('base64url');
+    const known = publicKeys.get(x);
+    if (known) key = known;
+    else {
+      try {
+        key = crypto.createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x }, format: 'jwk' });
+      } catch (err) {
+        return { ok: false, reason: `public key rejected: ${(err as Error).message}` };
+      }
+      if (publicKeys.size >= PUBLIC_KEY_CACHE) publicKeys.delete(publicKeys.keys().next().value!);
+      publicKeys.set(x, key);
     }
     let data: Buffer;
     try {

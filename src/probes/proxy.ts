@@ -470,12 +470,13 @@ export async function probeProxy(ctx: NetContext, input: ProxyProbeInput): Promi
   // Two schedules (docs/performance.md):
   // - speculative (one server name, the default): everything is sent at once, before the mode is
   //   known — each sequential stage here used to put round trips after everything else a check
-  //   does. What the mode turns out not to need is dropped.
+  //   does. What the mode turns out not to need is dropped. Two lanes: each handshake costs
+  //   both ends ~1 ms of CPU, and with four the burst of ~60 requests an address took longer.
   // - staged (a batch, where CPU, not round trips, is the limit): the requests both modes need
   //   first; the exact-mode target and edge probes — most of the requests — only once the plain
   //   header probe has shown the stand-in backend (one more round trip, in exact mode only) —
-  //   and one lane, not four: a handshake is the dearest thing a name costs here, and a proxy
-  //   that closes the connection after a probe costs the requests behind it a round trip.
+  //   and one lane: a handshake is the dearest thing a name costs here, and a proxy that closes
+  //   the connection after a probe costs the requests behind it a round trip.
   // The requests that go through an HTTP client — the two header probes (the plain one also tells
   // the modes apart: an echo from the stand-in backend means exact mode), the admin paths, the
   // live-mode pairs and the exact-mode target probes — are pipelined over a few connections
@@ -484,7 +485,7 @@ export async function probeProxy(ctx: NetContext, input: ProxyProbeInput): Promi
   // connection is not something the proxy did to the request). The edge probes go on raw sockets,
   // one each; the upload probe on raw sockets of its own. The evidence is the same either way.
   const speculative = input.speculative !== false;
-  const LANES = speculative ? 4 : 1;
+  const LANES = speculative ? 2 : 1;
   const conns: Connection[] = [];
   const open = (): Connection => {
     const c = new Connection(ctx, endpoint, { pipelining: 64, checkCertificate: false });
