@@ -75,7 +75,7 @@ export function labProxyHandler(backend: BackendLogic, o: LabProxyOptions = {}):
     if (xff === 'set') headers['x-forwarded-for'] = client;
     else if (xff === 'append') headers['x-forwarded-for'] = req.headers['x-forwarded-for'] ? `${req.headers['x-forwarded-for']}, ${client}` : client;
     if (o.xForwardedProto ?? true) headers['x-forwarded-proto'] = 'https';
-    if (o.preserveHost === false) headers.host = '127.0.0.1';
+    if (o.preserveHost === false) headers.host = '127.0.0.1:8008'; // the upstream's address, as `proxy_pass http://127.0.0.1:8008` sends it
     delete headers['expect'];
     const path = o.decodePath ? decodeOnce(req.url ?? '/') : req.url ?? '/';
     if (INVALID_PATH.test(path)) {
