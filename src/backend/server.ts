@@ -161,6 +161,33 @@ export interface BackendLogic {
   keyId: string;
   publicKey: string;
   handle(req: BackendRequest, res: http.ServerResponse): void;
+  /** A request Node's parser refused (`clientError`): echoed from its raw bytes, then closed. */
+  handleUnparsed(err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: net.Socket): void;
+}
+
+/** The echo of what arrived; the declared length comes from the headers. */
+function echoRecord(
+  serverName: string,
+  probe: string | null,
+  target: Buffer,
+  rest: Pick<EchoRecord, 'method' | 'httpVersion' | 'headers' | 'bodyLength' | 'remoteAddress' | 'remotePort'> & { parseError?: string },
+): EchoRecord {
+  const cl = headerValue(rest.headers, 'content-length');
+  return {
+    [ECHO_MARKER]: 1,
+    probe,
+    server: BACKEND_SERVER_NAME,
+    serverName,
+    ...targetFields(target),
+    method: rest.method,
+    httpVersion: rest.httpVersion,
+    headers: rest.headers,
+    bodyLength: rest.bodyLength,
+    declaredLength: cl !== undefined && /^\d+$/.test(cl) ? Number(cl) : null,
+    remoteAddress: rest.remoteAddress,
+    remotePort: rest.remotePort,
+    ...(rest.parseError !== undefined ? { parseError: rest.parseError } : {}),
+  };
 }
 
 /** The request logic of {@link startBackend} (every option but `listen`). */
@@ -185,28 +212,13 @@ export function createBackendLogic(opts: Omit<BackendOptions, 'listen'>): Backen
     );
 
   const sendEcho = (req: BackendRequest, res: http.ServerResponse, probe: string | null): void => {
-    const headers = rawHeaderPairs(req.rawHeaders);
-    const cl = headerValue(headers, 'content-length');
     let bodyLength = 0;
     let answered = false;
     const answer = () => {
       if (answered) return;
       answered = true;
-      const rec: EchoRecord = {
-        [ECHO_MARKER]: 1,
-        probe,
-        server: BACKEND_SERVER_NAME,
-        serverName,
-        ...targetFields(Buffer.from(req.url, 'latin1')),
-        method: req.method,
-        httpVersion: req.httpVersion,
-        headers,
-        bodyLength,
-        declaredLength: cl !== undefined && /^\d+$/.test(cl) ? Number(cl) : null,
-        remoteAddress: req.remoteAddress,
-        remotePort: req.remotePort,
-      };
-      json(res, 200, rec);
+      const headers = rawHeaderPairs(req.rawHeaders);
+      json(res, 200, echoRecord(serverName, probe, Buffer.from(req.url, 'latin1'), { method: req.method, httpVersion: req.httpVersion, headers, bodyLength, remoteAddress: req.remoteAddress, remotePort: req.remotePort }));
     };
     req.body.on('data', (c: Buffer) => {
       bodyLength += c.length;
@@ -275,7 +287,31 @@ export function createBackendLogic(opts: Omit<BackendOptions, 'listen'>): Backen
     json(res, 404, { errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' });
   };
 
-  return { serverName, keyId: key.keyId, publicKey: key.publicKey, handle };
+  // Requests Node's parser refuses: echo them from the raw bytes, then close.
+  const handleUnparsed = (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: net.Socket): void => {
+    if (!socket.writable) return;
+    const raw = err.rawPacket;
+    const parsed = raw ? parseRawHead(raw) : null;
+    if (!echoEnabled || !parsed || (parsed.probe === null && !parsed.target.toString('latin1').startsWith(ECHO_PREFIX))) {
+      socket.end('HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: 58\r\n\r\n{"errcode":"M_UNRECOGNIZED","error":"Malformed request!!"}');
+      return;
+    }
+    log?.(`${socket.remoteAddress} ${parsed.method} ${parsed.target.toString('utf8')} (unparseable: ${err.code}) (probe)`);
+    const text = JSON.stringify(
+      echoRecord(serverName, parsed.probe, parsed.target, {
+        method: parsed.method,
+        httpVersion: parsed.httpVersion,
+        headers: parsed.headers,
+        bodyLength: 0,
+        remoteAddress: socket.remoteAddress ?? '',
+        remotePort: socket.remotePort ?? 0,
+        parseError: String(err.code ?? err.message),
+      }),
+    );
+    socket.end(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`);
+  };
+
+  return { serverName, keyId: key.keyId, publicKey: key.publicKey, handle, handleUnparsed };
 }
 
 /** Start the stand-in backend. Resolves once it listens. */
@@ -283,8 +319,6 @@ export async function startBackend(opts: BackendOptions): Promise<RunningBackend
   const { host, port } = parseListen(opts.listen ?? '127.0.0.1:8008');
   const logic = createBackendLogic(opts);
   const { serverName } = logic;
-  const echoEnabled = opts.echo !== false;
-  const log = opts.log;
 
   const server = http.createServer(
     {
@@ -311,37 +345,7 @@ export async function startBackend(opts: BackendOptions): Promise<RunningBackend
       ),
   );
 
-  // Requests Node's parser refuses: echo them from the raw bytes, then close.
-  server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: net.Socket) => {
-    if (!socket.writable) return;
-    const raw = err.rawPacket;
-    const parsed = raw ? parseRawHead(raw) : null;
-    if (!echoEnabled || !parsed || (parsed.probe === null && !parsed.target.toString('latin1').startsWith(ECHO_PREFIX))) {
-      socket.end('HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: 58\r\n\r\n{"errcode":"M_UNRECOGNIZED","error":"Malformed request!!"}');
-      return;
-    }
-    log?.(`${socket.remoteAddress} ${parsed.method} ${parsed.target.toString('utf8')} (unparseable: ${err.code}) (probe)`);
-    const cl = headerValue(parsed.headers, 'content-length');
-    const rec: EchoRecord = {
-      [ECHO_MARKER]: 1,
-      probe: parsed.probe,
-      server: BACKEND_SERVER_NAME,
-      serverName,
-      ...targetFields(parsed.target),
-      method: parsed.method,
-      httpVersion: parsed.httpVersion,
-      headers: parsed.headers,
-      bodyLength: 0,
-      declaredLength: cl !== undefined && /^\d+$/.test(cl) ? Number(cl) : null,
-      remoteAddress: socket.remoteAddress ?? '',
-      remotePort: socket.remotePort ?? 0,
-      parseError: String(err.code ?? err.message),
-    };
-    const text = JSON.stringify(rec);
-    socket.end(
-      `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
-    );
-  });
+  server.on('clientError', logic.handleUnparsed);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -68,6 +68,13 @@ export interface SigningKey {
 const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 const SPKI_ED25519_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 
+/** Keep `value` under `key` in a map of at most `max` entries (the oldest goes first). */
+function remember<V>(map: Map<string, V>, max: number, key: string, value: V): V {
+  if (map.size >= max) map.delete(map.keys().next().value!);
+  map.set(key, value);
+  return value;
+}
+
 /** Verification KeyObjects by raw key (base64url): every address of a server serves the same key. */
 const publicKeys = new Map<string, crypto.KeyObject>();
 const PUBLIC_KEY_CACHE = 256;
@@ -87,9 +94,7 @@ export function privateKeyFromSeed(seedB64: string): crypto.KeyObject {
     format: 'der',
     type: 'pkcs8',
   });
-  if (privateKeys.size >= PRIVATE_KEY_CACHE) privateKeys.delete(privateKeys.keys().next().value!);
-  privateKeys.set(seedB64, key);
-  return key;
+  return remember(privateKeys, PRIVATE_KEY_CACHE, seedB64, key);
 }
 
 /** Build a node public KeyObject from a raw 32-byte key (base64). @throws on bad input */
@@ -204,8 +209,7 @@ export function verifyJsonSignature(
       } catch (err) {
         return { ok: false, reason: `public key rejected: ${(err as Error).message}` };
       }
-      if (publicKeys.size >= PUBLIC_KEY_CACHE) publicKeys.delete(publicKeys.keys().next().value!);
-      publicKeys.set(x, key);
+      remember(publicKeys, PUBLIC_KEY_CACHE, x, key);
     }
     let data: Buffer;
     try {
